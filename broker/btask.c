@@ -1,0 +1,79 @@
+/*
+ * btask.c - in-memory tasks of the broker (see btask.h).
+ */
+#include "btask.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "swb_domain.h"
+
+swb_btask_t *
+swb_btask_new(uint64_t id, swb_task_spec_t **spec, uint64_t now_wall)
+{
+    swb_btask_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->qlist = -1;
+    t->rec.id = id;
+    t->rec.spec = *spec;
+    *spec = NULL;
+    t->channel = swb_channel_parse(t->rec.spec->channel);
+    t->rec.created = now_wall;
+    t->rec.ready_at = t->rec.spec->not_before;
+    swb_btask_set_state(t, SWB_ST_QUEUED, now_wall);
+    if (!t->rec.state) {
+        swb_btask_destroy(&t);
+        return NULL;
+    }
+    return t;
+}
+
+swb_btask_t *
+swb_btask_from_record(swb_task_t *rec)
+{
+    int st = swb_state_parse(rec->state);
+    int ch = rec->spec ? swb_channel_parse(rec->spec->channel) : -1;
+    if (st < 0 || ch < 0)
+        return NULL;
+    swb_btask_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->rec = *rec;
+    memset(rec, 0, sizeof *rec);
+    t->state = st;
+    t->channel = ch;
+    t->qlist = -1;
+    return t;
+}
+
+void
+swb_btask_destroy(swb_btask_t **t)
+{
+    if (!t || !*t)
+        return;
+    swb_codec_free(&swb_task_schema, &(*t)->rec);
+    free((*t)->result.data);
+    free(*t);
+    *t = NULL;
+}
+
+swb_err_t
+swb_btask_set_str(char **field, const char *val)
+{
+    char *copy = NULL;
+    if (val && !(copy = strdup(val)))
+        return SWB_ENOMEM;
+    free(*field);
+    *field = copy;
+    return SWB_OK;
+}
+
+void
+swb_btask_set_state(swb_btask_t *t, int state, uint64_t now_wall)
+{
+    t->state = state;
+    t->rec.updated = now_wall;
+    /* state names are static; the record owns a copy for the codec */
+    swb_btask_set_str(&t->rec.state, swb_state_name(state));
+}

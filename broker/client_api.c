@@ -1,0 +1,433 @@
+/*
+ * client_api.c - the broker's answers to clients: SUBMIT, STATUS, WAIT,
+ * CANCEL and LIST (proto/PROTOCOL.md, "Client conversation").
+ *
+ * Handlers validate what the codec cannot (channel names, the payload
+ * limit of this broker, window and time zone), change memory and queue a
+ * reply; broker.c sends it only after the pass's commit. Dispatch is by
+ * the table at the end, not by a chain of ifs.
+ */
+#include "broker_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+
+#define C_ERR(b, rid, len, req, id, code, field, ...)                          \
+    swb_broker_error(b, SWB_SIDE_CLIENT, rid, len, req, id, code, field,       \
+                     __VA_ARGS__)
+
+static void
+reply_task(swb_broker_t *b, const uint8_t *rid, size_t rid_len, uint64_t req,
+           const swb_task_t *rec, const swb_bytes_t *result)
+{
+    swb_msg_t m = {.type = SWB_MSG_TASK};
+    m.u.task.req = req;
+    m.u.task.task = (swb_task_t *)rec;
+    if (result)
+        m.u.task.result = *result;
+    swb_broker_send(b, SWB_SIDE_CLIENT, rid, rid_len, &m, req);
+}
+
+/* Replies with the task's current record, from memory or the store. */
+static void
+reply_current(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
+              uint64_t req, uint64_t id)
+{
+    swb_btask_t *t = zhashx_lookup(b->tasks, &id);
+    if (t) {
+        reply_task(b, rid, rid_len, req, &t->rec, &t->result);
+        return;
+    }
+    swb_task_t rec;
+    swb_bytes_t result;
+    swb_err_t rc = swb_broker_load(b, id, &rec, &result);
+    if (rc == SWB_ENOTFOUND)
+        C_ERR(b, rid, rid_len, req, id, SWB_ENOTFOUND, "id",
+              "no task with id %llu", (unsigned long long)id);
+    else if (rc)
+        C_ERR(b, rid, rid_len, req, id, rc, NULL, "cannot read task %llu: %s",
+              (unsigned long long)id, swb_strerror(rc));
+    else
+        reply_task(b, rid, rid_len, req, &rec, &result);
+    if (!rc) {
+        swb_codec_free(&swb_task_schema, &rec);
+        free(result.data);
+    }
+}
+
+/* "HH:MM-HH:MM" */
+static bool
+valid_window(const char *w)
+{
+    int h1, m1, h2, m2;
+    char tail;
+    return strlen(w) == 11 &&
+           sscanf(w, "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &tail) == 4 &&
+           h1 <= 24 && h2 <= 24 && m1 < 60 && m2 < 60 && w[2] == ':' &&
+           w[5] == '-' && w[8] == ':';
+}
+
+static bool
+tz_known(const char *tz)
+{
+    char path[300];
+    struct stat st;
+    if (!*tz || strstr(tz, "..") || tz[0] == '/')
+        return false;
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Checks what the codec cannot; on error queues the reply and returns
+ * false. */
+static bool
+validate_spec(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
+              uint64_t req, const swb_task_spec_t *sp)
+{
+    int ch = swb_channel_parse(sp->channel);
+    if (ch < 0) {
+        C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL, "task.channel",
+              "unknown channel \"%s\"; channels are: %s", sp->channel,
+              swb_channel_list());
+        return false;
+    }
+    if (sp->payload.len > b->cfg->max_payload) {
+        C_ERR(b, rid, rid_len, req, 0, SWB_ETOOBIG, "task.payload",
+              "payload of %zu bytes is over this broker's limit of %llu "
+              "bytes", sp->payload.len,
+              (unsigned long long)b->cfg->max_payload);
+        return false;
+    }
+    for (size_t i = 0; i < sp->lang.n; i++)
+        if (sp->lang.v[i].level < 1) {
+            C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL, "task.lang",
+                  "level of %s must be 1..6 (A1..C2)", sp->lang.v[i].name);
+            return false;
+        }
+    if (!!sp->window != !!sp->tz) {
+        C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL,
+              sp->window ? "task.tz" : "task.window",
+              "a calling window needs both window and tz");
+        return false;
+    }
+    if (sp->window && ch != SWB_CH_VOICE_OUTBOUND) {
+        C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL, "task.window",
+              "only voice.outbound tasks have a calling window");
+        return false;
+    }
+    if (sp->window && !valid_window(sp->window)) {
+        C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL, "task.window",
+              "window \"%s\" is not HH:MM-HH:MM", sp->window);
+        return false;
+    }
+    if (sp->tz && !tz_known(sp->tz)) {
+        C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL, "task.tz",
+              "time zone \"%s\" is not in the time zone database", sp->tz);
+        return false;
+    }
+    if (sp->patience && ch != SWB_CH_VOICE_INBOUND) {
+        C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL, "task.patience",
+              "only voice.inbound tasks have a caller's patience");
+        return false;
+    }
+    return true;
+}
+
+/* Idempotency key of a spec: sponsor and key, or NULL without a key. */
+static char *
+idem_key(const swb_task_spec_t *sp)
+{
+    if (!sp->key)
+        return NULL;
+    const char *sponsor = sp->sponsor ? sp->sponsor : "";
+    size_t n = strlen(sponsor) + strlen(sp->key) + 2;
+    char *k = malloc(n);
+    if (k)
+        snprintf(k, n, "%s\n%s", sponsor, sp->key);
+    return k;
+}
+
+/* Looks a key up in this pass and in the store; 0 when unseen. */
+static uint64_t
+idem_lookup(swb_broker_t *b, const char *k)
+{
+    uint64_t *pending = zhashx_lookup(b->new_keys, k);
+    if (pending)
+        return *pending;
+    void *val;
+    size_t vlen;
+    uint64_t id = 0;
+    if (swb_store_get(b->store, SWB_DB_KEYS, k, strlen(k), &val, &vlen) ==
+        SWB_OK) {
+        if (vlen == 8)
+            id = swb_store_key_u64(val);
+        free(val);
+    }
+    return id;
+}
+
+static void
+reply_submitted(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
+                uint64_t req, uint64_t id, bool duplicate)
+{
+    swb_msg_t m = {.type = SWB_MSG_SUBMITTED};
+    swb_btask_t *t = zhashx_lookup(b->tasks, &id);
+    swb_task_t rec;
+    bool loaded = false;
+    m.u.submitted.req = req;
+    m.u.submitted.id = id;
+    m.u.submitted.duplicate = duplicate;
+    if (t) {
+        m.u.submitted.state = t->rec.state;
+    } else if (swb_broker_load(b, id, &rec, NULL) == SWB_OK) {
+        m.u.submitted.state = rec.state;
+        loaded = true;
+    }
+    swb_broker_send(b, SWB_SIDE_CLIENT, rid, rid_len, &m, req);
+    if (loaded)
+        swb_codec_free(&swb_task_schema, &rec);
+}
+
+static void
+on_submit(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
+{
+    uint64_t req = m->u.submit.req;
+    swb_task_spec_t *sp = m->u.submit.task;
+    if (!sp) {
+        C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL, "task", "missing task");
+        return;
+    }
+    if (b->refusing) {
+        C_ERR(b, rid, rid_len, req, 0, SWB_EFULL, NULL,
+              "the broker refuses new work until its store accepts writes "
+              "again (%s)", b->refuse_why);
+        return;
+    }
+    if (!validate_spec(b, rid, rid_len, req, sp))
+        return;
+    char *key = idem_key(sp);
+    if (key) {
+        uint64_t seen = idem_lookup(b, key);
+        if (seen) {
+            reply_submitted(b, rid, rid_len, req, seen, true);
+            free(key);
+            return;
+        }
+    }
+    if (!sp->max_attempts)
+        sp->max_attempts = b->cfg->max_attempts;
+    uint64_t id = b->next_id;
+    swb_btask_t *t = swb_btask_new(id, &m->u.submit.task, b->now_wall);
+    if (!t) {
+        free(key);
+        C_ERR(b, rid, rid_len, req, 0, SWB_ENOMEM, NULL, "out of memory");
+        return;
+    }
+    b->next_id++;
+    b->meta_dirty = true;
+    zhashx_insert(b->tasks, &t->rec.id, t);
+    swb_queue_add(b->queue, t, b->now_wall);
+    swb_broker_touch(b, t);
+    b->want_dispatch = true;
+    if (key) {
+        unsigned char val[8];
+        uint64_t *idp = malloc(sizeof *idp);
+        swb_store_u64_key(id, val);
+        swb_store_batch_put(b->batch, SWB_DB_KEYS, key, strlen(key), val, 8);
+        if (idp) {
+            *idp = id;
+            zhashx_insert(b->new_keys, key, idp);
+        }
+        free(key);
+    }
+    reply_submitted(b, rid, rid_len, req, id, false);
+}
+
+static void
+on_status(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
+{
+    reply_current(b, rid, rid_len, m->u.ref.req, m->u.ref.id);
+}
+
+static void
+on_wait(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
+{
+    uint64_t id = m->u.ref.id;
+    swb_btask_t *t = zhashx_lookup(b->tasks, &id);
+    if (!t || swb_state_final(t->state) || m->u.ref.timeout == 0) {
+        reply_current(b, rid, rid_len, m->u.ref.req, id);
+        return;
+    }
+    swb_waiter_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        C_ERR(b, rid, rid_len, m->u.ref.req, id, SWB_ENOMEM, NULL,
+              "out of memory");
+        return;
+    }
+    memcpy(w->rid, rid, rid_len);
+    w->rid_len = rid_len;
+    w->req = m->u.ref.req;
+    w->id = id;
+    w->deadline = b->now + m->u.ref.timeout;
+    zlistx_add_end(b->waiters, w);
+}
+
+static void
+on_cancel(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
+{
+    uint64_t id = m->u.ref.id, req = m->u.ref.req;
+    swb_btask_t *t = zhashx_lookup(b->tasks, &id);
+    if (!t) {
+        swb_task_t rec;
+        swb_err_t rc = swb_broker_load(b, id, &rec, NULL);
+        if (rc == SWB_OK) {
+            C_ERR(b, rid, rid_len, req, id, SWB_ESTATE, "id",
+                  "task %llu is already %s", (unsigned long long)id,
+                  rec.state);
+            swb_codec_free(&swb_task_schema, &rec);
+        } else {
+            C_ERR(b, rid, rid_len, req, id, rc, "id", "no task with id %llu",
+                  (unsigned long long)id);
+        }
+        return;
+    }
+    if (swb_state_final(t->state)) {
+        C_ERR(b, rid, rid_len, req, id, SWB_ESTATE, "id",
+              "task %llu is already %s", (unsigned long long)id, t->rec.state);
+        return;
+    }
+    if (t->holder) {
+        swb_msg_t r = {.type = SWB_MSG_REVOKE};
+        r.u.lease.id = id;
+        r.u.lease.lease = t->rec.lease;
+        swb_broker_send(b, SWB_SIDE_WORKER, t->holder->rid, t->holder->rid_len,
+                        &r, 0);
+    }
+    swb_worker_api_unlease(b, t);
+    swb_queue_remove(b->queue, t);
+    swb_btask_set_str(&t->rec.reason, "canceled by client");
+    swb_broker_set_state(b, t, SWB_ST_CANCELED);
+    swb_log(SWB_LOG_INFO, "broker", "canceled", "task=%llu",
+            (unsigned long long)id);
+    reply_task(b, rid, rid_len, req, &t->rec, NULL);
+}
+
+/* LIST keeps the newest `limit` matches in a ring while it walks the
+ * store in id order. */
+typedef struct list_ctx {
+    swb_broker_t *b;
+    int state;
+    const char *site;
+    swb_task_t *ring;
+    size_t limit, count;
+    uint64_t matched;
+} list_ctx_t;
+
+static int
+list_one(const void *key, size_t klen, const void *val, size_t vlen,
+         void *arg)
+{
+    list_ctx_t *c = arg;
+    swb_task_t rec = {0};
+    (void)klen;
+    uint64_t id = swb_store_key_u64(key);
+    swb_btask_t *t = zhashx_lookup(c->b->tasks, &id);
+    if (t) {
+        if (swb_codec_copy(&swb_task_schema, &rec, &t->rec) != SWB_OK)
+            goto skip;
+    } else if (swb_codec_decode(&swb_task_schema, val, vlen, &rec, NULL)) {
+        goto skip;
+    }
+    if ((c->state >= 0 && swb_state_parse(rec.state) != c->state) ||
+        (c->site && (!rec.site || strcmp(rec.site, c->site) != 0)))
+        goto skip;
+    /* lists leave payloads out */
+    free(rec.spec->payload.data);
+    rec.spec->payload.data = NULL;
+    rec.spec->payload.len = 0;
+    swb_task_t *slot = &c->ring[c->matched % c->limit];
+    swb_codec_free(&swb_task_schema, slot);
+    *slot = rec;
+    c->matched++;
+    return 0;
+skip:
+    swb_codec_free(&swb_task_schema, &rec);
+    return 0;
+}
+
+static void
+on_list(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
+{
+    swb_m_list_t *l = &m->u.list;
+    list_ctx_t c = {b, -1, l->site, NULL, l->limit ? l->limit : 100, 0, 0};
+    if (l->state && (c.state = swb_state_parse(l->state)) < 0) {
+        C_ERR(b, rid, rid_len, l->req, 0, SWB_EINVAL, "state",
+              "unknown state \"%s\"", l->state);
+        return;
+    }
+    c.ring = calloc(c.limit, sizeof *c.ring);
+    if (!c.ring) {
+        C_ERR(b, rid, rid_len, l->req, 0, SWB_ENOMEM, NULL, "out of memory");
+        return;
+    }
+    swb_store_each(b->store, SWB_DB_TASKS, list_one, &c);
+    size_t n = c.matched < c.limit ? (size_t)c.matched : c.limit;
+    swb_task_t *out = calloc(n + 1, sizeof *out);
+    if (out) {
+        for (size_t i = 0; i < n; i++) /* newest first */
+            out[i] = c.ring[(c.matched - 1 - i) % c.limit];
+        swb_msg_t r = {.type = SWB_MSG_TASKS};
+        r.u.tasks.req = l->req;
+        r.u.tasks.tasks.v = out;
+        r.u.tasks.tasks.n = n;
+        r.u.tasks.more = c.matched > c.limit;
+        swb_broker_send(b, SWB_SIDE_CLIENT, rid, rid_len, &r, l->req);
+        free(out);
+    }
+    for (size_t i = 0; i < c.limit; i++)
+        swb_codec_free(&swb_task_schema, &c.ring[i]);
+    free(c.ring);
+}
+
+typedef void (*client_fn)(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
+                          swb_msg_t *m);
+
+static const client_fn swb_client_handlers[SWB_MSG_COUNT] = {
+    [SWB_MSG_SUBMIT] = on_submit, [SWB_MSG_STATUS] = on_status,
+    [SWB_MSG_WAIT] = on_wait,     [SWB_MSG_CANCEL] = on_cancel,
+    [SWB_MSG_LIST] = on_list,
+};
+
+void
+swb_client_api_handle(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
+                      swb_msg_t *m)
+{
+    client_fn fn = swb_client_handlers[m->type];
+    if (!fn) {
+        C_ERR(b, rid, rid_len, 0, 0, SWB_EPROTO, "command",
+              "command \"%s\" is not for the client endpoint",
+              swb_msg_name(m->type));
+        return;
+    }
+    fn(b, rid, rid_len, m);
+}
+
+void
+swb_client_api_wake(swb_broker_t *b)
+{
+    swb_waiter_t *w = zlistx_first(b->waiters);
+    while (w) {
+        swb_btask_t *t = zhashx_lookup(b->tasks, &w->id);
+        if (!t || swb_state_final(t->state) || b->now >= w->deadline) {
+            reply_current(b, w->rid, w->rid_len, w->req, w->id);
+            zlistx_delete(b->waiters, zlistx_cursor(b->waiters));
+            w = zlistx_next(b->waiters);
+            continue;
+        }
+        w = zlistx_next(b->waiters);
+    }
+}

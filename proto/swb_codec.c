@@ -20,6 +20,10 @@
 #define SWB_ITEM_STR_MAX 256
 #define SWB_LEVEL_NAME_MAX 64
 
+static swb_err_t codec_fail(swb_decode_err_t *err, swb_err_t code,
+                            const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 static swb_err_t
 codec_fail(swb_decode_err_t *err, swb_err_t code, const char *path,
            const char *fmt, ...)
@@ -359,7 +363,8 @@ dup_str(const msgpack_object *o, size_t max, char **out, const char *path,
     char *s = malloc(o->via.str.size + 1);
     if (!s)
         return codec_fail(err, SWB_ENOMEM, path, "out of memory");
-    memcpy(s, o->via.str.ptr, o->via.str.size);
+    if (o->via.str.size) /* msgpack-c gives ptr NULL for "" */
+        memcpy(s, o->via.str.ptr, o->via.str.size);
     s[o->via.str.size] = 0;
     *out = s;
     return SWB_OK;
@@ -412,7 +417,8 @@ unpack_field(const msgpack_object *v, const swb_field_t *f, void *obj,
         b->data = malloc(n ? n : 1);
         if (!b->data)
             return codec_fail(err, SWB_ENOMEM, path, "out of memory");
-        memcpy(b->data, src, n);
+        if (n) /* src is NULL for an empty str/bin */
+            memcpy(b->data, src, n);
         b->len = n;
         return SWB_OK;
     }
@@ -540,7 +546,8 @@ swb_codec_unpack(const msgpack_object *o, const swb_schema_t *schema,
         if (!f) {
             char key[41];
             size_t kn = kv->key.via.str.size > 40 ? 40 : kv->key.via.str.size;
-            memcpy(key, kv->key.via.str.ptr, kn);
+            if (kn) /* ptr is NULL for an empty key */
+                memcpy(key, kv->key.via.str.ptr, kn);
             key[kn] = 0;
             path_join(fpath, sizeof fpath, path, key, 0);
             return codec_fail(err, SWB_EINVAL, fpath, "unknown field \"%s\" in"

@@ -308,7 +308,7 @@ swb_msg_decode(const void *buf, size_t len, swb_msg_t *m,
         char why[120];
         int n = cmd->via.str.size > 32 ? 32 : (int)cmd->via.str.size;
         snprintf(why, sizeof why, "unknown command \"%.*s\"", n,
-                 cmd->via.str.ptr);
+                 n ? cmd->via.str.ptr : ""); /* ptr is NULL for "" */
         rc = msg_fail(err, SWB_EINVAL, "command", why);
         goto out;
     }

@@ -1,0 +1,345 @@
+/*
+ * main.c - `switchboard-worker`: runs on an agent machine and executes the
+ * tasks the regional broker offers it.
+ *
+ * This file only turns the command line (PRODUCT.md section 6a; the option
+ * names are a contract) into a worker profile, connects the session
+ * (swb_worker.c) and hands over to the poll loop (runner.c), which runs
+ * one `--exec CMD` handler per task (handler.c). Bad arguments exit 2 with
+ * a message naming the option and the value. `--console` (the interactive
+ * agent console) is not in this version.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <czmq.h>
+
+#include "runner.h"
+#include "swb_domain.h"
+#include "swb_worker.h"
+
+#define PROG "switchboard-worker"
+#define DEFAULT_BROKER "tcp://127.0.0.1:7701"
+#define DEFAULT_GRACE_MS 30000
+#define LINGER_MS 3000 /* how long the goodbye waits for ACKs */
+
+typedef struct options {
+    const char *broker;
+    const char *site;
+    const char *agent;
+    const char *channels;
+    const char *speaks;
+    const char *writes;
+    const char *skills;
+    const char *sponsors;
+    const char *capacity;
+    const char *exec;
+    const char *grace;
+    bool console;
+} options_t;
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+        "usage: " PROG " --site ID --channels LIST --exec CMD [options]\n"
+        "\n"
+        "Connects to a Switchboard broker and runs CMD for every task it\n"
+        "is offered: the task as one JSON object on stdin, SWB_TASK_ID,\n"
+        "SWB_CHANNEL and SWB_ATTEMPT in the environment. Exit 0 completes\n"
+        "the task with the handler's stdout (at most 1 MiB) as the result,\n"
+        "exit 75 asks for a retry, any other exit fails the attempt with\n"
+        "the tail of stderr as the reason.\n"
+        "\n"
+        "  --broker EP        broker worker endpoint (default " DEFAULT_BROKER
+        ")\n"
+        "  --site ID          the site this agent works at (required)\n"
+        "  --agent ID         agent id (default: HOSTNAME-PID)\n"
+        "  --channels LIST    comma list of channels (required): %s\n"
+        "  --speaks L:LEVEL   spoken languages, CEFR A1..C2 (en:C1,es:B2)\n"
+        "  --writes L:LEVEL   written languages (en:B2)\n"
+        "  --skills S:N       trained skills, levels 1..100 "
+        "(banking:3,db-maintenance:2)\n"
+        "  --sponsors LIST    sponsors certified for (acme,globex)\n"
+        "  --capacity CH=N    tasks at once per channel (email=3,form=2;\n"
+        "                     default 1 each; voice is always 1)\n"
+        "  --exec CMD         handler command, run with /bin/sh -c\n"
+        "  --grace SECONDS    on SIGTERM/SIGINT, time running handlers get\n"
+        "                     before they are killed and their tasks\n"
+        "                     released (default 30)\n"
+        "  --help             this text\n",
+        swb_channel_list());
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die_usage(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, PROG ": ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    exit(2);
+}
+
+/* A plain name (site, agent, sponsor): 1..SWB_MAX_NAME bytes, printable. */
+static void
+check_name(const char *opt, const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > SWB_MAX_NAME)
+        die_usage("%s: \"%s\" must be 1..%d bytes", opt, v, SWB_MAX_NAME);
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (*p < ' ' || *p == 0x7f)
+            die_usage("%s: \"%s\" contains a control character", opt, v);
+}
+
+static void
+parse_levels(const char *opt, const char *text, char sep, bool cefr,
+             uint64_t max, size_t max_items, swb_levels_t *out)
+{
+    char why[256];
+    if (swb_parse_levels(text, sep, cefr, max, out, why, sizeof why))
+        die_usage("%s: %s", opt, why);
+    if (out->n > max_items)
+        die_usage("%s: %zu items, the limit is %zu", opt, out->n, max_items);
+}
+
+static void
+parse_channels(const char *text, swb_strs_t *out)
+{
+    char why[256];
+    if (swb_parse_strs(text, out, why, sizeof why))
+        die_usage("--channels: %s", why);
+    for (size_t i = 0; i < out->n; i++) {
+        if (swb_channel_parse(out->v[i]) < 0)
+            die_usage("--channels: unknown channel \"%s\"; valid channels: "
+                      "%s", out->v[i], swb_channel_list());
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(out->v[k], out->v[i]) == 0)
+                die_usage("--channels: %s is named twice", out->v[i]);
+    }
+}
+
+/* --capacity CH=N,...: channels must be among --channels; default 1. */
+static void
+parse_capacity(const char *text, const swb_strs_t *channels,
+               swb_levels_t *out)
+{
+    swb_levels_t given;
+    memset(&given, 0, sizeof given);
+    if (text) {
+        parse_levels("--capacity", text, '=', false, 100, SWB_CH_COUNT,
+                     &given);
+        for (size_t i = 0; i < given.n; i++) {
+            const swb_level_t *l = &given.v[i];
+            int ch = swb_channel_parse(l->name);
+            if (ch < 0)
+                die_usage("--capacity: unknown channel \"%s\"; valid "
+                          "channels: %s", l->name, swb_channel_list());
+            if (!swb_strs_has(channels, l->name))
+                die_usage("--capacity: %s is not in --channels", l->name);
+            if (swb_channel_is_voice(ch) && l->level != 1)
+                die_usage("--capacity: %s=%llu: a call occupies the agent "
+                          "wholly, voice capacity must be 1", l->name,
+                          (unsigned long long)l->level);
+        }
+    }
+    for (size_t i = 0; i < channels->n; i++) {
+        const swb_level_t *l = swb_levels_find(&given, channels->v[i]);
+        if (swb_levels_add(out, channels->v[i], l ? l->level : 1))
+            die_usage("out of memory");
+    }
+    for (size_t i = 0; i < given.n; i++)
+        free(given.v[i].name);
+    free(given.v);
+}
+
+static uint64_t
+parse_grace(const char *text)
+{
+    uint64_t ms;
+    if (swb_parse_duration_ms(text, &ms) || ms > 86400000u)
+        die_usage("--grace: \"%s\" is not a number of seconds 0..86400",
+                  text);
+    return ms;
+}
+
+static void
+default_agent(char *buf, size_t n)
+{
+    char host[256];
+    if (gethostname(host, sizeof host) != 0 || !host[0])
+        snprintf(host, sizeof host, "agent");
+    host[sizeof host - 1] = 0;
+    char pid[24];
+    snprintf(pid, sizeof pid, "-%d", (int)getpid());
+    size_t room = SWB_MAX_NAME - strlen(pid);
+    snprintf(buf, n, "%.*s%s", (int)room, host, pid);
+}
+
+static void
+parse_args(int argc, char **argv, options_t *o)
+{
+    enum { O_SPEAKS = 256, O_WRITES, O_SKILLS, O_SPONSORS, O_CAPACITY,
+           O_GRACE, O_CONSOLE };
+    static const struct option longopts[] = {
+        {"broker", required_argument, NULL, 'b'},
+        {"site", required_argument, NULL, 's'},
+        {"agent", required_argument, NULL, 'a'},
+        {"channels", required_argument, NULL, 'c'},
+        {"speaks", required_argument, NULL, O_SPEAKS},
+        {"writes", required_argument, NULL, O_WRITES},
+        {"skills", required_argument, NULL, O_SKILLS},
+        {"sponsors", required_argument, NULL, O_SPONSORS},
+        {"capacity", required_argument, NULL, O_CAPACITY},
+        {"exec", required_argument, NULL, 'e'},
+        {"grace", required_argument, NULL, O_GRACE},
+        {"console", no_argument, NULL, O_CONSOLE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof *o);
+    o->broker = DEFAULT_BROKER;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'b': o->broker = optarg; break;
+        case 's': o->site = optarg; break;
+        case 'a': o->agent = optarg; break;
+        case 'c': o->channels = optarg; break;
+        case O_SPEAKS: o->speaks = optarg; break;
+        case O_WRITES: o->writes = optarg; break;
+        case O_SKILLS: o->skills = optarg; break;
+        case O_SPONSORS: o->sponsors = optarg; break;
+        case O_CAPACITY: o->capacity = optarg; break;
+        case 'e': o->exec = optarg; break;
+        case O_GRACE: o->grace = optarg; break;
+        case O_CONSOLE: o->console = true; break;
+        case 'h': usage(stdout); exit(0);
+        case ':':
+            die_usage("%s needs a value (see --help)", argv[optind - 1]);
+        default:
+            die_usage("unknown option \"%s\" (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        die_usage("unexpected argument \"%s\" (see --help)", argv[optind]);
+    if (o->console)
+        die_usage("--console: the agent console is not available in this "
+                  "version; use --exec CMD");
+    if (!o->site)
+        die_usage("--site is required (see --help)");
+    if (!o->channels)
+        die_usage("--channels is required; valid channels: %s",
+                  swb_channel_list());
+    if (!o->exec)
+        die_usage("--exec is required (see --help)");
+    if (!*o->exec)
+        die_usage("--exec: the command is empty");
+    if (!*o->broker)
+        die_usage("--broker: the endpoint is empty");
+}
+
+/* Builds the HELLO profile from the options; exits 2 on bad input. */
+static void
+build_profile(const options_t *o, swb_m_hello_t *p, char *agent_buf,
+              size_t agent_len)
+{
+    char why[256];
+    memset(p, 0, sizeof *p);
+    check_name("--site", o->site);
+    if (o->agent) {
+        check_name("--agent", o->agent);
+        snprintf(agent_buf, agent_len, "%s", o->agent);
+    } else {
+        default_agent(agent_buf, agent_len);
+    }
+    p->site = (char *)o->site;
+    p->agent = agent_buf;
+    parse_channels(o->channels, &p->channels);
+    if (o->speaks)
+        parse_levels("--speaks", o->speaks, ':', true, 6, 32, &p->speaks);
+    if (o->writes)
+        parse_levels("--writes", o->writes, ':', true, 6, 32, &p->writes);
+    if (o->skills)
+        parse_levels("--skills", o->skills, ':', false, 100, 64, &p->skills);
+    if (o->sponsors) {
+        if (swb_parse_strs(o->sponsors, &p->sponsors, why, sizeof why))
+            die_usage("--sponsors: %s", why);
+        if (p->sponsors.n > 64)
+            die_usage("--sponsors: %zu sponsors, the limit is 64",
+                      p->sponsors.n);
+        for (size_t i = 0; i < p->sponsors.n; i++)
+            check_name("--sponsors", p->sponsors.v[i]);
+    }
+    parse_capacity(o->capacity, &p->channels, &p->capacity);
+
+    /* Last check: the broker's decoder would accept this HELLO. */
+    swb_msg_t m, back;
+    void *buf;
+    size_t len;
+    swb_decode_err_t de;
+    memset(&m, 0, sizeof m);
+    memset(&de, 0, sizeof de);
+    m.type = SWB_MSG_HELLO;
+    m.u.hello = *p;
+    if (swb_msg_encode(&m, &buf, &len))
+        die_usage("out of memory");
+    swb_err_t rc = swb_msg_decode(buf, len, &back, &de);
+    free(buf);
+    if (rc)
+        die_usage("invalid profile: %s: %s", de.field, de.message);
+    swb_msg_clear(&back);
+}
+
+/* Handlers and pipes must never land on fds 0..2. */
+static void
+ensure_std_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0)
+            continue;
+        int nul = open("/dev/null", O_RDWR);
+        if (nul >= 0 && nul != fd)
+            close(nul);
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    options_t o;
+    swb_m_hello_t profile;
+    char agent[SWB_MAX_NAME + 1];
+    ensure_std_fds();
+    parse_args(argc, argv, &o);
+    build_profile(&o, &profile, agent, sizeof agent);
+    uint64_t grace = o.grace ? parse_grace(o.grace) : DEFAULT_GRACE_MS;
+
+    zsys_handler_set(NULL); /* our own SIGINT/SIGTERM handling (runner.c) */
+    swb_worker_t *w = NULL;
+    swb_err_t rc = swb_worker_new(o.broker, &profile, &w);
+    profile.site = NULL; /* borrowed from argv / the stack */
+    profile.agent = NULL;
+    swb_codec_free(swb_msg_schema(SWB_MSG_HELLO), &profile);
+    if (rc == SWB_EINVAL)
+        die_usage("--broker: cannot connect to \"%s\" (expected e.g. "
+                  "tcp://HOST:PORT)", o.broker);
+    if (rc) {
+        fprintf(stderr, PROG ": cannot start the worker: %s\n",
+                swb_strerror(rc));
+        return 1;
+    }
+    swbw_opts_t ro = {o.exec, o.broker, grace, LINGER_MS};
+    int code = swbw_run(&w, &ro);
+    zsys_shutdown();
+    return code;
+}

@@ -1,0 +1,388 @@
+/*
+ * runner.c - the poll loop of `switchboard-worker --exec CMD`
+ * (see runner.h).
+ *
+ * Owns the session (swb_worker_t) and the running handlers (swbw_job_t,
+ * handler.c). Signals only write their number into a self-pipe; all the
+ * work happens in the loop. SIGCHLD just wakes the loop: handlers are
+ * reaped with waitpid(WNOHANG) in swbw_job_pump.
+ *
+ * Not here: option parsing (main.c), the child side (handler.c), the
+ * protocol (swb_worker.c).
+ */
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "handler.h"
+#include "swb_domain.h"
+#include "wlog.h"
+
+#define RUN_TICK_MS 100
+
+typedef struct runner {
+    swb_worker_t *w;
+    const swbw_opts_t *o;
+    swbw_job_t **jobs;
+    size_t njobs;
+    size_t capjobs;
+    zmq_pollitem_t *items;
+    size_t capitems;
+    bool stopping;
+    uint64_t stop_at; /* mono ms: end of the grace */
+    bool grace_over;
+    bool connected;
+    int rc;
+} runner_t;
+
+/* The one piece of process-wide state: a signal handler can reach
+ * nothing else. Written by the handler, read by the loop. */
+static int run_sigpipe[2] = {-1, -1};
+
+static void
+run_on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    ssize_t r = write(run_sigpipe[1], &b, 1);
+    (void)r; /* pipe full: a wake-up is already pending */
+    errno = saved;
+}
+
+static int
+run_signals_install(void)
+{
+    if (pipe2(run_sigpipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = run_on_signal;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL) ||
+        sigaction(SIGCHLD, &sa, NULL))
+        return -1;
+    sa.sa_handler = SIG_IGN;
+    sa.sa_flags = 0;
+    return sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void
+run_signals_remove(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGCHLD, &sa, NULL);
+    for (int i = 0; i < 2; i++)
+        if (run_sigpipe[i] >= 0)
+            close(run_sigpipe[i]);
+    run_sigpipe[0] = run_sigpipe[1] = -1;
+}
+
+/* ---- jobs --------------------------------------------------------------- */
+
+static swbw_job_t *
+run_find(const runner_t *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->njobs; i++)
+        if (r->jobs[i]->task && r->jobs[i]->id == id)
+            return r->jobs[i];
+    return NULL;
+}
+
+static bool
+run_add_job(runner_t *r, swbw_job_t *j)
+{
+    if (r->njobs == r->capjobs) {
+        size_t cap = r->capjobs ? r->capjobs * 2 : 8;
+        swbw_job_t **nv = realloc(r->jobs, cap * sizeof *nv);
+        if (!nv)
+            return false;
+        r->jobs = nv;
+        r->capjobs = cap;
+    }
+    r->jobs[r->njobs++] = j;
+    return true;
+}
+
+static void
+run_start(runner_t *r, swb_task_t *t)
+{
+    char why[256];
+    char q[300];
+    const char *ch = t->spec && t->spec->channel ? t->spec->channel : "?";
+    uint64_t id = t->id;
+    swbw_job_t *j = NULL;
+    swb_err_t rc = swbw_job_start(r->o->cmd, t, &j, why, sizeof why);
+    if (rc == SWB_OK && !run_add_job(r, j)) {
+        j->task = NULL; /* give the task back before freeing the job */
+        swbw_job_free(&j);
+        snprintf(why, sizeof why, "out of memory");
+        rc = SWB_ENOMEM;
+    }
+    if (rc) {
+        char reason[300];
+        snprintf(reason, sizeof reason, "could not start the handler: %s",
+                 why);
+        swbw_log("error", "fail", "task=%llu reason=%s", (unsigned long long)id,
+                 swbw_log_quote(q, sizeof q, reason));
+        (void)swb_worker_fail(r->w, &t, reason, false);
+        swb_worker_task_free(&t);
+        return;
+    }
+    swbw_log("info", "start", "task=%llu channel=%s attempt=%llu pid=%d",
+             (unsigned long long)id, ch, (unsigned long long)j->task->attempt,
+             (int)j->pid);
+}
+
+/* A handler is finished: answer its task (unless revoked / released). */
+static void
+run_finish(runner_t *r, swbw_job_t *j)
+{
+    unsigned long long id = (unsigned long long)j->id;
+    unsigned long long ms = (unsigned long long)(j->ended - j->started);
+    if (!j->task) {
+        swbw_log("info", "handler_exit", "task=%llu ms=%llu answered=no", id,
+                 ms);
+        return;
+    }
+    swbw_outcome_t oc;
+    swb_err_t rc;
+    swbw_job_outcome(j, &oc);
+    if (oc.done) {
+        rc = swb_worker_done(r->w, &j->task, j->out, j->out_len);
+        swbw_log("info", "done", "task=%llu ms=%llu bytes=%zu", id, ms,
+                 j->out_len);
+    } else {
+        char q[2 * SWB_MAX_REASON];
+        rc = swb_worker_fail(r->w, &j->task, oc.reason, false);
+        swbw_log("warn", oc.retry ? "retry" : "fail",
+                 "task=%llu ms=%llu reason=%s", id, ms,
+                 swbw_log_quote(q, sizeof q, oc.reason));
+    }
+    if (rc == SWB_ESTALE)
+        swbw_log("info", "dropped", "task=%llu why=no_longer_held", id);
+    else if (rc)
+        swbw_log("error", "answer_failed", "task=%llu error=%s", id,
+                 swb_err_name(rc));
+}
+
+static void
+run_pump_jobs(runner_t *r, uint64_t now)
+{
+    for (size_t i = 0; i < r->njobs;) {
+        swbw_job_t *j = r->jobs[i];
+        swbw_job_pump(j, now);
+        if (!swbw_job_finished(j, now)) {
+            i++;
+            continue;
+        }
+        run_finish(r, j);
+        swbw_job_free(&j);
+        r->jobs[i] = r->jobs[--r->njobs];
+    }
+}
+
+/* ---- session events ----------------------------------------------------- */
+
+static void
+run_revoke(runner_t *r, uint64_t id, uint64_t now)
+{
+    swbw_job_t *j = run_find(r, id);
+    if (!j) {
+        swbw_log("info", "revoke", "task=%llu running=no",
+                 (unsigned long long)id);
+        return;
+    }
+    swbw_log("info", "revoke", "task=%llu pid=%d", (unsigned long long)id,
+             (int)j->pid);
+    swb_worker_task_free(&j->task); /* the broker wants no answer */
+    swbw_job_kill(j, now);
+}
+
+static void
+run_offer(runner_t *r, swb_task_t *t)
+{
+    if (!r->stopping) {
+        run_start(r, t);
+        return;
+    }
+    unsigned long long id = (unsigned long long)t->id;
+    swb_err_t rc = swb_worker_release(r->w, &t);
+    swb_worker_task_free(&t);
+    swbw_log("info", "release", "task=%llu why=shutting_down%s", id,
+             rc ? " error=stale" : "");
+}
+
+/* Drains the session's events; false on a fatal session error. */
+static bool
+run_session(runner_t *r, uint64_t now)
+{
+    for (;;) {
+        swb_task_t *offer = NULL;
+        uint64_t revoked = 0;
+        swb_err_t rc = swb_worker_poll(r->w, 0, &offer, &revoked);
+        if (rc == SWB_ETIMEOUT)
+            break;
+        if (rc) {
+            char q[700];
+            swbw_log("error", rc == SWB_EVERSION ? "version" : "refused",
+                     "broker=%s reason=%s", r->o->broker,
+                     swbw_log_quote(q, sizeof q,
+                                    swb_worker_last_error(r->w)));
+            r->rc = 3;
+            return false;
+        }
+        if (offer)
+            run_offer(r, offer);
+        else if (revoked)
+            run_revoke(r, revoked, now);
+    }
+    bool up = swb_worker_connected(r->w);
+    if (up != r->connected) {
+        char q[700];
+        if (up)
+            swbw_log("info", "connected", "broker=%s held=%zu unacked=%zu",
+                     r->o->broker, swb_worker_held(r->w),
+                     swb_worker_unacked(r->w));
+        else
+            swbw_log("warn", "disconnected", "broker=%s reason=%s",
+                     r->o->broker,
+                     swbw_log_quote(q, sizeof q,
+                                    swb_worker_last_error(r->w)));
+        r->connected = up;
+    }
+    return true;
+}
+
+/* ---- shutdown ----------------------------------------------------------- */
+
+static void
+run_signals_read(runner_t *r, uint64_t now)
+{
+    unsigned char buf[64];
+    ssize_t n;
+    while ((n = read(run_sigpipe[0], buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] != SIGTERM && buf[i] != SIGINT)
+                continue; /* SIGCHLD: the pump reaps */
+            if (!r->stopping) {
+                r->stopping = true;
+                r->stop_at = now + r->o->grace_ms;
+                swbw_log("info", "stopping", "signal=%d running=%zu "
+                         "grace_ms=%llu", buf[i], r->njobs,
+                         (unsigned long long)r->o->grace_ms);
+            } else if (!r->grace_over) {
+                r->stop_at = now; /* second signal: no more grace */
+            }
+        }
+    }
+}
+
+/* The grace is over: kill the handlers still running, release tasks. */
+static void
+run_grace_over(runner_t *r, uint64_t now)
+{
+    r->grace_over = true;
+    for (size_t i = 0; i < r->njobs; i++) {
+        swbw_job_t *j = r->jobs[i];
+        if (!j->task)
+            continue;
+        unsigned long long id = (unsigned long long)j->id;
+        swb_err_t rc = swb_worker_release(r->w, &j->task);
+        swb_worker_task_free(&j->task);
+        swbw_job_kill(j, now);
+        swbw_log("warn", "release", "task=%llu why=grace_over pid=%d%s", id,
+                 (int)j->pid, rc ? " error=stale" : "");
+    }
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static bool
+run_items_reserve(runner_t *r, size_t n)
+{
+    if (n <= r->capitems)
+        return true;
+    zmq_pollitem_t *nv = realloc(r->items, n * sizeof *nv);
+    if (!nv)
+        return false;
+    r->items = nv;
+    r->capitems = n;
+    return true;
+}
+
+static void
+run_loop(runner_t *r)
+{
+    for (;;) {
+        size_t n = 0;
+        if (!run_items_reserve(r, 2 + 3 * r->njobs)) {
+            swbw_log("error", "out_of_memory", NULL);
+            r->rc = 1;
+            return;
+        }
+        void *zs = swb_worker_zsock(r->w);
+        if (zs)
+            r->items[n++] = (zmq_pollitem_t){zs, 0, ZMQ_POLLIN, 0};
+        r->items[n++] = (zmq_pollitem_t){NULL, run_sigpipe[0], ZMQ_POLLIN, 0};
+        for (size_t i = 0; i < r->njobs; i++)
+            n += swbw_job_pollfds(r->jobs[i], r->items + n);
+        if (zmq_poll(r->items, (int)n, RUN_TICK_MS) < 0 && zmq_errno() != EINTR)
+            swbw_log("error", "poll", "error=%s",
+                     zmq_strerror(zmq_errno()));
+        uint64_t now = swb_mono_ms();
+        run_signals_read(r, now);
+        run_pump_jobs(r, now);
+        if (!run_session(r, now))
+            return;
+        if (r->stopping) {
+            if (!r->grace_over && now >= r->stop_at && r->njobs)
+                run_grace_over(r, now);
+            if (!r->njobs)
+                return;
+        }
+    }
+}
+
+int
+swbw_run(swb_worker_t **w, const swbw_opts_t *o)
+{
+    runner_t r;
+    memset(&r, 0, sizeof r);
+    r.w = *w;
+    r.o = o;
+    *w = NULL;
+    if (run_signals_install() != 0) {
+        swbw_log("error", "signals", "error=%s", strerror(errno));
+        swb_worker_destroy(&r.w, 0);
+        return 1;
+    }
+    swbw_log("info", "started", "broker=%s pid=%d", o->broker, (int)getpid());
+    run_loop(&r);
+    /* Fatal error or out of memory: nothing may keep running. */
+    for (size_t i = 0; i < r.njobs; i++) {
+        if (r.jobs[i]->task)
+            (void)swb_worker_release(r.w, &r.jobs[i]->task);
+        swbw_job_free(&r.jobs[i]);
+    }
+    free(r.jobs);
+    free(r.items);
+    swbw_log("info", "bye", "held=%zu unacked=%zu", swb_worker_held(r.w),
+             swb_worker_unacked(r.w));
+    swb_worker_destroy(&r.w, r.rc == 3 ? 0 : o->linger_ms);
+    run_signals_remove();
+    swbw_log("info", "stopped", "exit=%d", r.rc);
+    return r.rc;
+}

@@ -380,6 +380,7 @@ commit_pass(swb_broker_t *b)
             swb_log(SWB_LOG_ERROR, "store", "commit_failed", "code=%s "
                     "why=\"%s\"", swb_err_name(rc), why);
             b->refusing = true;
+            b->refuse_until = b->now + 1000;
             snprintf(b->refuse_why, sizeof b->refuse_why, "%s: %s",
                      swb_strerror(rc), why);
             fail_outbox(b, rc == SWB_EFULL ? SWB_EFULL : SWB_ESTORE,

@@ -75,6 +75,7 @@ struct swb_broker {
     uint64_t now_wall;   /* unix ms, set each pass                       */
     uint64_t next_heartbeat;
     bool refusing;       /* the last commit failed: refuse new work      */
+    uint64_t refuse_until; /* monotonic ms; after it, submits try again  */
     char refuse_why[320];
 };
 

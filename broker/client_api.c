@@ -201,7 +201,7 @@ on_submit(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
         C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL, "task", "missing task");
         return;
     }
-    if (b->refusing) {
+    if (b->refusing && b->now < b->refuse_until) {
         C_ERR(b, rid, rid_len, req, 0, SWB_EFULL, NULL,
               "the broker refuses new work until its store accepts writes "
               "again (%s)", b->refuse_why);

@@ -58,7 +58,14 @@ swbt_rmdir(const char *path)
 {
     if (!path || !strstr(path, "/swb-"))
         return;
-    char cmd[600];
+    char cmd[800];
+    /* a sanitizer report in any process's log fails the current test */
+    snprintf(cmd, sizeof cmd, "grep -s -E -A30 'ERROR: (Address|Leak|Undefined"
+             "Behavior)Sanitizer|runtime error:' '%s'/*.log >&2", path);
+    if (system(cmd) == 0) {
+        fprintf(stderr, "  FAIL: sanitizer report in the logs of %s\n", path);
+        swbt_failed++;
+    }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
     if (system(cmd) != 0)
         fprintf(stderr, "  warning: could not remove %s\n", path);

@@ -82,7 +82,8 @@ void swbt_sleep_ms(int ms);
 
 /* Makes a fresh temp folder; returns a malloc'd path (caller frees). */
 char *swbt_tempdir(const char *tag);
-/* rm -rf of a folder made by swbt_tempdir. */
+/* rm -rf of a folder made by swbt_tempdir. A sanitizer report in any
+ * *.log file inside fails the current test (the report is printed). */
 void swbt_rmdir(const char *path);
 
 /* A free TCP port on 127.0.0.1 (bind to port 0, read it, close). */

@@ -242,8 +242,9 @@ recover_one(const void *key, size_t klen, const void *val, size_t vlen,
          * running it and can claim it back with HELLO holding */
         t->lease_until = b->now + b->cfg->lease_ms;
         t->lhandle = zlistx_add_end(b->leased, t);
+        swb_dispatch_watch(b, t);
     } else {
-        swb_queue_add(b->queue, t, b->now_wall);
+        swb_dispatch_ready(b, t);
     }
     return 0;
 }
@@ -268,6 +269,7 @@ recover(swb_broker_t *b)
 {
     b->next_id = meta_u64(b, "next_id");
     b->next_lease = meta_u64(b, "next_lease");
+    b->next_event = meta_u64(b, "next_event");
     if (b->next_id == 0)
         b->next_id = 1;
     if (b->next_lease == 0)
@@ -276,7 +278,6 @@ recover(swb_broker_t *b)
     swb_log(SWB_LOG_INFO, "broker", "recovered", "tasks=%zu leased=%zu "
             "next_id=%llu", zhashx_size(b->tasks), zlistx_size(b->leased),
             (unsigned long long)b->next_id);
-    b->want_dispatch = true;
     return rc;
 }
 
@@ -285,19 +286,34 @@ recover(swb_broker_t *b)
 static void
 reload(swb_broker_t *b)
 {
+    zlistx_purge(b->leased);
+    zlistx_purge(b->dirty);
+    zlistx_purge(b->finished);
+    zlistx_purge(b->fresh);
+    zlistx_purge(b->freed);
+    swb_held_fini(&b->held);
+    swb_heap_fini(&b->due);
+    swb_dispatch_init_heaps(b);
+    /* a new router: the sessions join it again, holding nothing */
     for (swb_session_t *s = zhashx_first(b->sessions); s;
          s = zhashx_next(b->sessions)) {
         zlistx_purge(s->held);
         memset(s->held_ch, 0, sizeof s->held_ch);
         s->held_voice = 0;
+        memset(s->idle_h, 0, sizeof s->idle_h);
+        s->freed_h = NULL;
+        s->aclass = NULL;
     }
-    zlistx_purge(b->leased);
-    zlistx_purge(b->dirty);
-    zlistx_purge(b->finished);
-    swb_queue_destroy(&b->queue);
-    b->queue = swb_queue_new();
+    swb_router_destroy(&b->router);
     zhashx_purge(b->tasks);
-    if (!b->queue || recover(b) != SWB_OK)
+    b->router = swb_router_new(b->cfg);
+    for (swb_session_t *s = b->router ? zhashx_first(b->sessions) : NULL; s;
+         s = zhashx_next(b->sessions)) {
+        swb_router_add_agent(b->router, s);
+        swb_router_agent_changed(b->router, s, b->now_wall);
+        swb_dispatch_agent_free(b, s);
+    }
+    if (!b->router || recover(b) != SWB_OK)
         swb_log(SWB_LOG_ERROR, "broker", "reload_failed", NULL);
 }
 
@@ -332,6 +348,7 @@ write_dirty(swb_broker_t *b)
     if (b->meta_dirty) {
         put_meta(b, "next_id", b->next_id);
         put_meta(b, "next_lease", b->next_lease);
+        put_meta(b, "next_event", b->next_event);
     }
     return SWB_OK;
 }
@@ -357,7 +374,7 @@ evict_finished(swb_broker_t *b)
     swb_btask_t *t;
     while ((t = zlistx_first(b->finished))) {
         zlistx_delete(b->finished, zlistx_cursor(b->finished));
-        swb_queue_remove(b->queue, t);
+        swb_dispatch_forget(b, t);
         uint64_t id = t->rec.id;
         zhashx_delete(b->tasks, &id); /* frees t */
     }
@@ -520,16 +537,19 @@ swb_broker_new(const swb_config_t *cfg, swb_broker_t **out, char *why,
     b->tasks = zhashx_new();
     b->sessions = zhashx_new();
     b->new_keys = zhashx_new();
-    b->queue = swb_queue_new();
+    b->router = swb_router_new(cfg);
+    b->tz = swb_tzcache_new();
+    swb_dispatch_init_heaps(b);
     b->leased = zlistx_new();
-    b->order = zlistx_new();
+    b->fresh = zlistx_new();
+    b->freed = zlistx_new();
     b->waiters = zlistx_new();
     b->dirty = zlistx_new();
     b->finished = zlistx_new();
     b->outbox = zlistx_new();
     b->batch = swb_store_batch_new();
-    if (!b->tasks || !b->sessions || !b->new_keys || !b->queue || !b->leased ||
-        !b->order || !b->waiters || !b->dirty || !b->finished || !b->outbox ||
+    if (!b->tasks || !b->sessions || !b->new_keys || !b->router || !b->tz ||
+        !b->leased || !b->fresh || !b->freed || !b->waiters || !b->dirty || !b->finished || !b->outbox ||
         !b->batch)
         goto fail;
     zhashx_set_key_hasher(b->tasks, id_hash);
@@ -601,12 +621,10 @@ swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop)
         }
         if (b->now - last_timers >= 10 || b->now < last_timers) {
             swb_worker_api_timers(b);
+            swb_dispatch_timers(b);
             last_timers = b->now;
         }
-        if (b->want_dispatch) {
-            b->want_dispatch = false;
-            swb_worker_api_dispatch(b);
-        }
+        swb_dispatch_run(b);
         commit_pass(b);
     }
     swb_log(SWB_LOG_INFO, "broker", "stopping", "tasks_in_memory=%zu",
@@ -629,10 +647,14 @@ swb_broker_destroy(swb_broker_t **bp)
     zlistx_destroy(&b->dirty);
     zlistx_destroy(&b->finished);
     zlistx_destroy(&b->leased);
-    zlistx_destroy(&b->order);
+    zlistx_destroy(&b->fresh);
+    zlistx_destroy(&b->freed);
+    swb_held_fini(&b->held);
+    swb_heap_fini(&b->due);
     zhashx_destroy(&b->sessions);
-    swb_queue_destroy(&b->queue);
+    swb_router_destroy(&b->router);
     zhashx_destroy(&b->tasks);
+    swb_tzcache_destroy(&b->tz);
     zhashx_destroy(&b->new_keys);
     swb_store_batch_destroy(&b->batch);
     swb_store_close(&b->store);

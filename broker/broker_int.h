@@ -19,11 +19,14 @@
 
 #include "broker.h"
 #include "btask.h"
-#include "queue.h"
+#include "heap.h"
+#include "held.h"
+#include "router.h"
 #include "session.h"
 #include "store.h"
 #include "swb_domain.h"
 #include "swb_msg.h"
+#include "tzclock.h"
 
 /* Which socket a frame goes out on. */
 typedef enum swb_side { SWB_SIDE_CLIENT = 0, SWB_SIDE_WORKER = 1 } swb_side_t;
@@ -54,10 +57,12 @@ struct swb_broker {
     zsock_t *workers;
 
     zhashx_t *tasks;     /* id (uint64_t *) -> swb_btask_t, owned        */
-    swb_queue_t *queue;  /* waiting tasks (borrowed from tasks)          */
-    zlistx_t *leased;    /* tasks with a lease (borrowed)                */
+    swb_router_t *router; /* tasks ready to offer, agents, matching      */
+    swb_held_t held;     /* tasks held back until a time                 */
+    swb_heap_t due;      /* tasks with a deadline or caller's patience   */
+    zlistx_t *leased;    /* tasks offered or active (borrowed)           */
+    swb_tzcache_t *tz;   /* local time of sites and customers            */
     zhashx_t *sessions;  /* key -> swb_session_t, owned                  */
-    zlistx_t *order;     /* sessions, longest since last task first      */
     zlistx_t *waiters;   /* swb_waiter_t, owned                          */
 
     /* the current pass */
@@ -65,12 +70,15 @@ struct swb_broker {
     zlistx_t *finished;  /* tasks that became final this pass (borrowed) */
     zlistx_t *outbox;    /* swb_out_t, owned                             */
     zhashx_t *new_keys;  /* "sponsor\n key" -> id (uint64_t) this pass   */
+    zlistx_t *fresh;     /* tasks that became ready this pass (borrowed) */
+    zlistx_t *freed;     /* sessions that got room this pass (borrowed)  */
     swb_store_batch_t *batch;
     bool meta_dirty;
-    bool want_dispatch;
 
     uint64_t next_id;    /* next task id (durable in meta)               */
     uint64_t next_lease; /* next lease token (durable in meta)           */
+    uint64_t next_event; /* next agent event number (durable in meta)    */
+    uint64_t next_sites_check; /* monotonic ms of the next hours check   */
     uint64_t now;        /* monotonic ms, set each pass                  */
     uint64_t now_wall;   /* unix ms, set each pass                       */
     uint64_t next_heartbeat;
@@ -107,15 +115,58 @@ void swb_client_api_wake(swb_broker_t *b);
 /* ---- worker_api.c ---- */
 void swb_worker_api_handle(swb_broker_t *b, const uint8_t *rid,
                            size_t rid_len, swb_msg_t *m);
-/* Lease and session timeouts, heartbeats, held-back tasks. */
+/* Drops sessions silent for three heartbeats; sends heartbeats. */
 void swb_worker_api_timers(swb_broker_t *b);
-/* Offers waiting tasks to sessions with room. */
-void swb_worker_api_dispatch(swb_broker_t *b);
+
+/* ---- dispatch.c ---- */
+/* Sets up the held set and the due heap (empty). */
+void swb_dispatch_init_heaps(swb_broker_t *b);
+/* Places a task that may be offered again (new, retried, released,
+ * refused): held back until its time or calling window, else waiting in
+ * the router and tried against free agents in this pass. */
+void swb_dispatch_ready(swb_broker_t *b, swb_btask_t *t);
+/* Notes that a session may have room for work now. */
+void swb_dispatch_agent_free(swb_broker_t *b, swb_session_t *s);
+/* Forgets a session that ends (it may sit in the freed list). */
+void swb_dispatch_agent_gone(swb_broker_t *b, swb_session_t *s);
+/* Matches fresh tasks and freed agents; sends offers. */
+void swb_dispatch_run(swb_broker_t *b);
+/* Held tasks whose time came, deadlines, patience, leases and ringing
+ * offers, site opening hours, wrap-up ends. */
+void swb_dispatch_timers(swb_broker_t *b);
+/* Takes a task from router, held set and due heap (it is final or
+ * being canceled). */
+void swb_dispatch_forget(swb_broker_t *b, swb_btask_t *t);
+/* Watches a task's deadline or caller's patience. */
+void swb_dispatch_watch(swb_broker_t *b, swb_btask_t *t);
 /* Takes a task away from its holder (lease lost, canceled, ...). */
-void swb_worker_api_unlease(swb_broker_t *b, swb_btask_t *t);
-/* Queues a task again after a lost or failed attempt: failed with
- * backoff, or dead after its last attempt. */
-void swb_worker_api_retry(swb_broker_t *b, swb_btask_t *t, const char *reason,
-                          bool final);
+void swb_dispatch_unlease(swb_broker_t *b, swb_btask_t *t);
+/* After a lost or failed attempt: failed with backoff, or dead after its
+ * last attempt (or at once when final). */
+void swb_dispatch_retry(swb_broker_t *b, swb_btask_t *t, const char *reason,
+                        bool final);
+/* Gives a task back without counting the attempt (release, bye). */
+void swb_dispatch_hand_back(swb_broker_t *b, swb_btask_t *t);
+/* An offer was rejected or rang out: next agent; the agent may be set
+ * not-ready after --missed-offers in a row. */
+void swb_dispatch_refused(swb_broker_t *b, swb_btask_t *t, bool missed);
+/* The holder answered a ringing offer. */
+void swb_dispatch_accepted(swb_broker_t *b, swb_btask_t *t);
+/* A holder finished a task (done or failed): wrap-up after a call. */
+void swb_dispatch_finished_by(swb_broker_t *b, swb_session_t *s, int channel);
+
+/* ---- agent.c ---- */
+/* Sets an agent's state (durably recorded with its time), tells the
+ * worker, and updates the router. reason may be NULL. */
+void swb_agent_set_state(swb_broker_t *b, swb_session_t *s, int state,
+                         const char *reason, bool tell_worker);
+/* Records a state change of an agent without a session (offline). */
+void swb_agent_record(swb_broker_t *b, const char *agent, const char *site,
+                      int state, const char *reason);
+/* AGENTS and AGENT_STATE from the client endpoint. */
+void swb_agent_list(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
+                    swb_msg_t *m);
+void swb_agent_command(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
+                       swb_msg_t *m);
 
 #endif

@@ -6,7 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
 #include "swb_domain.h"
+
+void
+swb_btask_init_links(swb_btask_t *t)
+{
+    t->prio_pos = t->age_pos = t->held_pos = t->due_pos = SWB_HEAP_NONE;
+}
 
 swb_btask_t *
 swb_btask_new(uint64_t id, swb_task_spec_t **spec, uint64_t now_wall)
@@ -14,7 +21,7 @@ swb_btask_new(uint64_t id, swb_task_spec_t **spec, uint64_t now_wall)
     swb_btask_t *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    t->qlist = -1;
+    swb_btask_init_links(t);
     t->rec.id = id;
     t->rec.spec = *spec;
     *spec = NULL;
@@ -43,7 +50,7 @@ swb_btask_from_record(swb_task_t *rec)
     memset(rec, 0, sizeof *rec);
     t->state = st;
     t->channel = ch;
-    t->qlist = -1;
+    swb_btask_init_links(t);
     return t;
 }
 
@@ -53,6 +60,7 @@ swb_btask_destroy(swb_btask_t **t)
     if (!t || !*t)
         return;
     swb_codec_free(&swb_task_schema, &(*t)->rec);
+    swb_codec_free_strs(&(*t)->refused);
     free((*t)->result.data);
     free(*t);
     *t = NULL;

@@ -1,7 +1,8 @@
 /*
  * btask.h - a task as the broker holds it in memory while it is not
  * final: the durable record (swb_task_t, what the store keeps) plus the
- * links that place it in the queue, the leased list and its holder.
+ * links that place it in the router, the held set, the leased list and
+ * its holder.
  *
  * The record is the truth that goes to disk; the other fields are
  * rebuilt from it on start. A btask is owned by the broker's task table
@@ -16,6 +17,7 @@
 #include "swb_msg.h"
 
 struct swb_session;
+struct swb_tclass;
 
 typedef struct swb_btask {
     swb_task_t rec;       /* durable record (owned), rec.spec != NULL   */
@@ -23,11 +25,16 @@ typedef struct swb_btask {
     int channel;          /* swb_channel_t of rec.spec->channel         */
     uint64_t lease_until; /* monotonic ms the lease runs out; 0 = none  */
     struct swb_session *holder; /* session running it (borrowed)        */
-    void *qhandle;        /* handle in the queue (queue.c)              */
-    int qlist;            /* which queue list holds it; -1 = none       */
     void *lhandle;        /* handle in the broker's leased list         */
     void *hhandle;        /* handle in the holder's list                */
     bool dirty;           /* changed since the last commit              */
+    struct swb_tclass *tclass; /* requirement class (router.c)          */
+    size_t prio_pos;      /* position in the class's priority heap      */
+    size_t age_pos;       /* position in the class's age heap           */
+    size_t held_pos;      /* position in the held-back heap (held.c)    */
+    size_t due_pos;       /* position in the broker's due heap          */
+    uint64_t due_at;      /* unix ms of its next deadline / abandon     */
+    swb_strs_t refused;   /* agents who rejected or missed its offer    */
     swb_bytes_t result;   /* result, kept until the task leaves memory  */
 } swb_btask_t;
 
@@ -40,6 +47,9 @@ swb_btask_t *swb_btask_new(uint64_t id, swb_task_spec_t **spec,
  * ownership of *rec's contents and zeroes it. NULL on a record that does
  * not make sense (unknown state or channel). */
 swb_btask_t *swb_btask_from_record(swb_task_t *rec);
+
+/* Marks the task as in no heap (positions SWB_HEAP_NONE). */
+void swb_btask_init_links(swb_btask_t *t);
 
 /* Frees the task and what it owns; sets *t NULL. NULL-safe. The caller
  * has already unlinked it from queue, lists and holder. */

@@ -129,6 +129,13 @@ validate_spec(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
               "time zone \"%s\" is not in the time zone database", sp->tz);
         return false;
     }
+    if (sp->routing && strcmp(sp->routing, "best-skilled") != 0 &&
+        strcmp(sp->routing, "longest-idle") != 0) {
+        C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL, "task.routing",
+              "routing \"%s\" is not longest-idle or best-skilled",
+              sp->routing);
+        return false;
+    }
     if (sp->patience && ch != SWB_CH_VOICE_INBOUND) {
         C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL, "task.patience",
               "only voice.inbound tasks have a caller's patience");
@@ -230,9 +237,8 @@ on_submit(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
     b->next_id++;
     b->meta_dirty = true;
     zhashx_insert(b->tasks, &t->rec.id, t);
-    swb_queue_add(b->queue, t, b->now_wall);
     swb_broker_touch(b, t);
-    b->want_dispatch = true;
+    swb_dispatch_ready(b, t);
     if (key) {
         unsigned char val[8];
         uint64_t *idp = malloc(sizeof *idp);
@@ -307,8 +313,8 @@ on_cancel(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
         swb_broker_send(b, SWB_SIDE_WORKER, t->holder->rid, t->holder->rid_len,
                         &r, 0);
     }
-    swb_worker_api_unlease(b, t);
-    swb_queue_remove(b->queue, t);
+    swb_dispatch_unlease(b, t);
+    swb_dispatch_forget(b, t);
     swb_btask_set_str(&t->rec.reason, "canceled by client");
     swb_broker_set_state(b, t, SWB_ST_CANCELED);
     swb_log(SWB_LOG_INFO, "broker", "canceled", "task=%llu",
@@ -399,7 +405,8 @@ typedef void (*client_fn)(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
 static const client_fn swb_client_handlers[SWB_MSG_COUNT] = {
     [SWB_MSG_SUBMIT] = on_submit, [SWB_MSG_STATUS] = on_status,
     [SWB_MSG_WAIT] = on_wait,     [SWB_MSG_CANCEL] = on_cancel,
-    [SWB_MSG_LIST] = on_list,
+    [SWB_MSG_LIST] = on_list,     [SWB_MSG_AGENTS] = swb_agent_list,
+    [SWB_MSG_AGENT_STATE] = swb_agent_command,
 };
 
 void

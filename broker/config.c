@@ -42,6 +42,9 @@ static swb_err_t
 set_peer(swb_config_t *cfg, const char *name, const char *val, char *why,
          size_t why_len);
 static swb_err_t
+set_sponsor(swb_config_t *cfg, const char *name, const char *val, char *why,
+            size_t why_len);
+static swb_err_t
 set_level(swb_config_t *cfg, const char *name, const char *val, char *why,
           size_t why_len);
 static swb_err_t
@@ -63,6 +66,15 @@ static const swb_option_t swb_options[] = {
     OS("http", http, "HOST:PORT|off  metrics and wallboard (127.0.0.1:7780)"),
     {"site", true, set_site, 0, 0, 0,
      "ID[,country=CC,tz=Area/City,hours=HH:MM-HH:MM]  a site (repeatable)"},
+    {"sponsor", true, set_sponsor, 0, 0, 0,
+     "NAME[,countries=PH/PL,regions=R1/R2,certification=required,"
+     "deadline=escalate,routing=best-skilled]  a sponsor (repeatable)"},
+    ON("ring-ms", ring_ms, 100, 600000, "MS  a voice offer rings (15000)"),
+    ON("missed-offers", missed_max, 1, 100,
+       "N  missed offers in a row set an agent not-ready (2)"),
+    ON("wrapup-ms", wrapup_ms, 0, 3600000, "MS  after-call work (0)"),
+    ON("starve-ms", starve_ms, 1000, 86400000,
+       "MS  a task waiting this long goes before newer work (120000)"),
     ON("heartbeat-ms", heartbeat_ms, 10, 60000, "MS  heartbeat period (1000)"),
     ON("lease-ms", lease_ms, 50, 3600000, "MS  lease without renewal (10000)"),
     ON("max-payload", max_payload, 1, 16u << 20, "BYTES  payload limit (1 MiB)"),
@@ -263,9 +275,93 @@ valid_id(const char *id)
     return true;
 }
 
+/* Finds or adds the sponsor `name`; NULL when out of memory. */
+static swb_sponsor_def_t *
+sponsor_get(swb_config_t *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nsponsors; i++)
+        if (strcmp(cfg->sponsors[i].name, name) == 0)
+            return &cfg->sponsors[i];
+    swb_sponsor_def_t *ns =
+        realloc(cfg->sponsors, (cfg->nsponsors + 1) * sizeof *ns);
+    if (!ns)
+        return NULL;
+    cfg->sponsors = ns;
+    swb_sponsor_def_t *sp = &ns[cfg->nsponsors++];
+    memset(sp, 0, sizeof *sp);
+    sp->name = strdup(name);
+    return sp;
+}
+
+/* A list value: items separated by ',' (file) or '/' (flag). */
 static swb_err_t
-set_site(swb_config_t *cfg, const char *name, const char *val, char *why,
-         size_t why_len)
+sponsor_list(swb_strs_t *out, const char *sponsor, const char *key,
+             const char *val, char *why, size_t why_len)
+{
+    char *copy = strdup(val), *save = NULL;
+    if (!copy)
+        return SWB_ENOMEM;
+    swb_codec_free_strs(out);
+    swb_err_t rc = SWB_OK;
+    for (char *it = strtok_r(copy, ",/ ", &save); it && !rc;
+         it = strtok_r(NULL, ",/ ", &save))
+        rc = swb_strs_add(out, it);
+    free(copy);
+    if (!rc && out->n == 0) {
+        snprintf(why, why_len, "sponsor %s: %s is empty", sponsor, key);
+        rc = SWB_EINVAL;
+    }
+    return rc;
+}
+
+static swb_err_t
+sponsor_choice(bool *out, const char *sponsor, const char *key,
+               const char *val, const char *no, const char *yes, char *why,
+               size_t why_len)
+{
+    if (strcmp(val, yes) == 0 || strcmp(val, no) == 0) {
+        *out = strcmp(val, yes) == 0;
+        return SWB_OK;
+    }
+    snprintf(why, why_len, "sponsor %s: %s \"%s\" is not %s or %s", sponsor,
+             key, val, no, yes);
+    return SWB_EINVAL;
+}
+
+/* Applies one sponsor attribute to *sp. */
+static swb_err_t
+sponsor_attr(swb_sponsor_def_t *sp, const char *key, const char *val,
+             char *why, size_t why_len)
+{
+    if (strcmp(key, "countries") == 0)
+        return sponsor_list(&sp->countries, sp->name, key, val, why, why_len);
+    if (strcmp(key, "regions") == 0)
+        return sponsor_list(&sp->regions, sp->name, key, val, why, why_len);
+    if (strcmp(key, "certification") == 0)
+        return sponsor_choice(&sp->certification, sp->name, key, val, "none",
+                              "required", why, why_len);
+    if (strcmp(key, "deadline") == 0)
+        return sponsor_choice(&sp->escalate, sp->name, key, val, "expire",
+                              "escalate", why, why_len);
+    if (strcmp(key, "routing") == 0)
+        return sponsor_choice(&sp->best_skilled, sp->name, key, val,
+                              "longest-idle", "best-skilled", why, why_len);
+    snprintf(why, why_len, "sponsor %s: unknown attribute \"%s\" (countries, "
+             "regions, certification, deadline, routing)", sp->name, key);
+    return SWB_EINVAL;
+}
+
+typedef void *(*entity_get_fn)(swb_config_t *cfg, const char *id);
+typedef swb_err_t (*entity_attr_fn)(void *entity, const char *key,
+                                    const char *val, char *why,
+                                    size_t why_len);
+
+static bool valid_id(const char *id);
+
+/* "ID,key=value,key=value" for --site and --sponsor. */
+static swb_err_t
+set_entity(swb_config_t *cfg, const char *name, const char *val,
+           entity_get_fn get, entity_attr_fn attr, char *why, size_t why_len)
 {
     char *copy = strdup(val), *save = NULL;
     if (!copy)
@@ -273,13 +369,13 @@ set_site(swb_config_t *cfg, const char *name, const char *val, char *why,
     swb_err_t rc = SWB_OK;
     char *id = strtok_r(copy, ",", &save);
     if (!id || !valid_id(id)) {
-        snprintf(why, why_len, "--%s: \"%s\" does not start with a site id "
+        snprintf(why, why_len, "--%s: \"%s\" does not start with a name "
                  "(letters, digits, - _ .; at most 63)", name, val);
         rc = SWB_EINVAL;
         goto out;
     }
-    swb_site_def_t *s = site_get(cfg, id);
-    if (!s) {
+    void *e = get(cfg, id);
+    if (!e) {
         rc = SWB_ENOMEM;
         goto out;
     }
@@ -292,11 +388,53 @@ set_site(swb_config_t *cfg, const char *name, const char *val, char *why,
             break;
         }
         *eq = 0;
-        rc = site_attr(s, kv, eq + 1, why, why_len);
+        rc = attr(e, kv, eq + 1, why, why_len);
     }
 out:
     free(copy);
     return rc;
+}
+
+static void *
+site_entity(swb_config_t *cfg, const char *id)
+{
+    return site_get(cfg, id);
+}
+
+static swb_err_t
+site_entity_attr(void *e, const char *key, const char *val, char *why,
+                 size_t why_len)
+{
+    return site_attr(e, key, val, why, why_len);
+}
+
+static void *
+sponsor_entity(swb_config_t *cfg, const char *id)
+{
+    return sponsor_get(cfg, id);
+}
+
+static swb_err_t
+sponsor_entity_attr(void *e, const char *key, const char *val, char *why,
+                    size_t why_len)
+{
+    return sponsor_attr(e, key, val, why, why_len);
+}
+
+static swb_err_t
+set_sponsor(swb_config_t *cfg, const char *name, const char *val, char *why,
+            size_t why_len)
+{
+    return set_entity(cfg, name, val, sponsor_entity, sponsor_entity_attr, why,
+                      why_len);
+}
+
+static swb_err_t
+set_site(swb_config_t *cfg, const char *name, const char *val, char *why,
+         size_t why_len)
+{
+    return set_entity(cfg, name, val, site_entity, site_entity_attr, why,
+                      why_len);
 }
 
 static swb_err_t
@@ -335,12 +473,16 @@ config_ini_line(void *user, const char *section, const char *name,
                : SWB_EINVAL;
         if (!o)
             snprintf(why, sizeof why, "unknown key \"%s\"", name);
+    } else if (strncmp(section, "sponsor ", 8) == 0 &&
+               valid_id(section + 8)) {
+        swb_sponsor_def_t *sp = sponsor_get(c->cfg, section + 8);
+        rc = sp ? sponsor_attr(sp, name, value, why, sizeof why) : SWB_ENOMEM;
     } else if (strncmp(section, "site ", 5) == 0 && valid_id(section + 5)) {
         swb_site_def_t *s = site_get(c->cfg, section + 5);
         rc = s ? site_attr(s, name, value, why, sizeof why) : SWB_ENOMEM;
     } else {
         snprintf(why, sizeof why, "unknown section [%s] (use [broker] or "
-                 "[site ID])", section);
+                 "[site ID] or [sponsor NAME])", section);
         rc = SWB_EINVAL;
     }
     if (rc) {
@@ -398,6 +540,10 @@ set_defaults(swb_config_t *cfg)
     cfg->map_initial = 64u << 20;
     cfg->map_max = 64ull << 30;
     cfg->log_level = SWB_LOG_INFO;
+    cfg->ring_ms = 15000;
+    cfg->missed_max = 2;
+    cfg->wrapup_ms = 0;
+    cfg->starve_ms = 120000;
 }
 
 swb_err_t
@@ -476,16 +622,30 @@ swb_config_free(swb_config_t *cfg)
     free(cfg->workers_ep);
     free(cfg->peers_ep);
     free(cfg->http);
-    for (size_t i = 0; i < cfg->peers.n; i++)
-        free(cfg->peers.v[i]);
-    free(cfg->peers.v);
+    swb_codec_free_strs(&cfg->peers);
     for (size_t i = 0; i < cfg->nsites; i++) {
         free(cfg->sites[i].id);
         free(cfg->sites[i].country);
         free(cfg->sites[i].tz);
     }
     free(cfg->sites);
+    for (size_t i = 0; i < cfg->nsponsors; i++) {
+        swb_sponsor_def_t *sp = &cfg->sponsors[i];
+        free(sp->name);
+        swb_codec_free_strs(&sp->countries);
+        swb_codec_free_strs(&sp->regions);
+    }
+    free(cfg->sponsors);
     memset(cfg, 0, sizeof *cfg);
+}
+
+const swb_sponsor_def_t *
+swb_config_sponsor(const swb_config_t *cfg, const char *name)
+{
+    for (size_t i = 0; name && i < cfg->nsponsors; i++)
+        if (strcmp(cfg->sponsors[i].name, name) == 0)
+            return &cfg->sponsors[i];
+    return NULL;
 }
 
 const swb_site_def_t *

@@ -6,8 +6,11 @@
  * The config file is INI (parsed by Debian's libinih): keys of the
  * [broker] section are the long flag names without dashes
  * (`region = manila`, `lease-ms = 10000`); each [site ID] section
- * describes a site with keys country, tz, hours. Flags given on the
- * command line win over the file.
+ * describes a site with keys country, tz, hours; each [sponsor NAME]
+ * section a sponsor with keys countries, regions (comma lists),
+ * certification (required|none), deadline (expire|escalate) and routing
+ * (longest-idle|best-skilled). Flags given on the command line win over
+ * the file.
  */
 #ifndef SWB_CONFIG_H
 #define SWB_CONFIG_H
@@ -27,6 +30,17 @@ typedef struct swb_site_def {
     int close_min;    /* (open == close: always open)      */
 } swb_site_def_t;
 
+/* What a sponsor company asks of the agents who see its work. */
+typedef struct swb_sponsor_def {
+    char *name;
+    swb_strs_t countries; /* allowed site countries (empty = any)     */
+    swb_strs_t regions;   /* allowed regions (empty = any)            */
+    bool certification;   /* agents must be certified for it          */
+    bool escalate;        /* a passed deadline raises priority instead
+                             of expiring the task                      */
+    bool best_skilled;    /* choose the best-skilled agent            */
+} swb_sponsor_def_t;
+
 typedef struct swb_config {
     char *data_dir;     /* --data (required)                        */
     char *region;       /* --region, "local"                        */
@@ -37,6 +51,13 @@ typedef struct swb_config {
     swb_strs_t peers;   /* --peer NAME=EP                           */
     swb_site_def_t *sites;
     size_t nsites;
+    swb_sponsor_def_t *sponsors;
+    size_t nsponsors;
+    uint64_t ring_ms;       /* --ring-ms 15000: a voice offer rings     */
+    uint64_t missed_max;    /* --missed-offers 2: then not-ready        */
+    uint64_t wrapup_ms;     /* --wrapup-ms 0: after-call work           */
+    uint64_t starve_ms;     /* --starve-ms 120000: waited this long,
+                               a task goes before newer work           */
     uint64_t heartbeat_ms;  /* --heartbeat-ms 1000                  */
     uint64_t lease_ms;      /* --lease-ms 10000                     */
     uint64_t max_payload;   /* --max-payload 1048576 bytes          */
@@ -60,6 +81,10 @@ typedef struct swb_config {
 swb_err_t swb_config_parse(int argc, char **argv, swb_config_t *cfg,
                            bool *exit_now, char *why, size_t why_len);
 void swb_config_free(swb_config_t *cfg);
+
+/* Finds a sponsor by name; borrowed pointer or NULL. */
+const swb_sponsor_def_t *swb_config_sponsor(const swb_config_t *cfg,
+                                            const char *name);
 
 /* Finds a site by id; borrowed pointer or NULL. */
 const swb_site_def_t *swb_config_site(const swb_config_t *cfg, const char *id);

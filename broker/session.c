@@ -39,7 +39,6 @@ swb_session_new(const uint8_t *rid, size_t len, swb_m_hello_t *profile,
     memset(profile, 0, sizeof *profile);
     s->site = site;
     s->last_seen = now;
-    s->last_assigned = now;
     for (size_t i = 0; i < s->profile.channels.n; i++) {
         int ch = swb_channel_parse(s->profile.channels.v[i]);
         if (ch < 0)
@@ -60,6 +59,7 @@ swb_session_destroy(swb_session_t **s)
         return;
     zlistx_destroy(&(*s)->held);
     swb_codec_free(swb_msg_schema(SWB_MSG_HELLO), &(*s)->profile);
+    free((*s)->state_reason);
     free(*s);
     *s = NULL;
 }
@@ -81,18 +81,6 @@ swb_session_has_room(const swb_session_t *s)
         if (swb_session_can_take(s, ch))
             return true;
     return false;
-}
-
-bool
-swb_session_eligible(const swb_session_t *s, const swb_btask_t *t)
-{
-    const swb_task_spec_t *sp = t->rec.spec;
-    if (sp->sites.n && !swb_strs_has(&sp->sites, s->profile.site))
-        return false;
-    if (sp->countries.n &&
-        (!s->site || !swb_strs_has(&sp->countries, s->site->country)))
-        return false;
-    return true;
 }
 
 void

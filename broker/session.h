@@ -6,9 +6,8 @@
  * Capacity rules of the foundation: a voice task occupies the agent
  * wholly (it is taken only when the agent holds nothing); non-voice work
  * runs up to the per-channel capacity from the profile (default 1) and
- * never beside a call. Eligibility here is channel and site constraints
- * (the task's allowed sites and countries); the router issue adds
- * languages, skills, sponsors and opening hours.
+ * never beside a call. Who may take what is the router's business
+ * (router.h); a session only counts what it holds.
  */
 #ifndef SWB_SESSION_H
 #define SWB_SESSION_H
@@ -23,6 +22,8 @@
 
 #define SWB_RID_MAX 255
 
+struct swb_aclass;
+
 typedef struct swb_session {
     uint8_t rid[SWB_RID_MAX]; /* ZeroMQ routing id of the worker      */
     size_t rid_len;
@@ -30,12 +31,20 @@ typedef struct swb_session {
     swb_m_hello_t profile;    /* owned                                */
     const swb_site_def_t *site; /* borrowed from config, may be NULL  */
     uint64_t last_seen;       /* monotonic ms of its last message     */
-    uint64_t last_assigned;   /* monotonic ms it last got a task      */
     zlistx_t *held;           /* swb_btask_t it holds (borrowed)      */
     unsigned held_ch[SWB_CH_COUNT];
     unsigned cap_ch[SWB_CH_COUNT];
     unsigned held_voice;
-    void *ohandle;            /* handle in the broker's session order */
+    struct swb_aclass *aclass; /* capability class (router.c)         */
+    void *idle_h[SWB_CH_COUNT]; /* handles in the class's idle lists  */
+    uint64_t idle_since;      /* unix ms it last became free           */
+    int state;                /* swb_agent_state_t                     */
+    char *state_reason;       /* reason code of not-ready, or NULL     */
+    uint64_t state_since;     /* unix ms                               */
+    uint64_t wrapup_until;    /* monotonic ms wrap-up ends, 0 = none   */
+    unsigned missed;          /* offers missed or rejected in a row    */
+    bool explicit_accept;     /* non-voice offers wait for ACCEPT too  */
+    void *freed_h;            /* handle in the broker's freed list     */
 } swb_session_t;
 
 /* Writes the hex table key of a routing id into key (2*len+1 bytes). */
@@ -51,8 +60,6 @@ void swb_session_destroy(swb_session_t **s);
 
 /* True when the session serves channel ch and has room for one more. */
 bool swb_session_can_take(const swb_session_t *s, int ch);
-/* True when t's site constraints allow this session's site. */
-bool swb_session_eligible(const swb_session_t *s, const swb_btask_t *t);
 /* True when the session has room for anything at all. */
 bool swb_session_has_room(const swb_session_t *s);
 

@@ -71,6 +71,8 @@ static const char *const store_db_names[SWB_DB_COUNT_] = {
     [SWB_DB_META] = "meta",       [SWB_DB_TASKS] = "tasks",
     [SWB_DB_RESULTS] = "results", [SWB_DB_KEYS] = "keys",
     [SWB_DB_SITES] = "sites",
+    [SWB_DB_AGENTS] = "agents",
+    [SWB_DB_EVENTS] = "events",
 };
 
 static const char store_format_key[] = "format";

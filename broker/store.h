@@ -19,6 +19,8 @@
  *   results  id   -> result bytes of a completed task
  *   keys     sponsor "\0" idempotency-key -> id (u64 BE)
  *   sites    site id -> site record
+ *   agents   agent id -> agent record (state, reason, since, site)
+ *   events   sequence (u64 BE) -> agent state change (time, agent, state)
  *
  * Threading: one thread only (the broker loop). Not thread-safe.
  */
@@ -45,6 +47,8 @@ typedef enum swb_store_db {
     SWB_DB_RESULTS,
     SWB_DB_KEYS,
     SWB_DB_SITES,
+    SWB_DB_AGENTS,
+    SWB_DB_EVENTS,
     SWB_DB_COUNT_
 } swb_store_db_t;
 

@@ -593,20 +593,12 @@ swb_codec_free(const swb_schema_t *schema, void *obj)
         case SWB_F_BIN:
             free(((swb_bytes_t *)p)->data);
             break;
-        case SWB_F_STRS: {
-            swb_strs_t *s = (swb_strs_t *)p;
-            for (size_t k = 0; k < s->n; k++)
-                free(s->v[k]);
-            free(s->v);
+        case SWB_F_STRS:
+            swb_codec_free_strs((swb_strs_t *)p);
             break;
-        }
-        case SWB_F_LEVELS: {
-            swb_levels_t *l = (swb_levels_t *)p;
-            for (size_t k = 0; k < l->n; k++)
-                free(l->v[k].name);
-            free(l->v);
+        case SWB_F_LEVELS:
+            swb_codec_free_levels((swb_levels_t *)p);
             break;
-        }
         case SWB_F_STRUCT: {
             void *sub = *(void **)p;
             swb_codec_free(f->sub, sub);
@@ -724,4 +716,24 @@ swb_strs_has(const swb_strs_t *s, const char *str)
         if (strcmp(s->v[i], str) == 0)
             return true;
     return false;
+}
+
+void
+swb_codec_free_strs(swb_strs_t *s)
+{
+    for (size_t k = 0; k < s->n; k++)
+        free(s->v[k]);
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+void
+swb_codec_free_levels(swb_levels_t *l)
+{
+    for (size_t k = 0; k < l->n; k++)
+        free(l->v[k].name);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
 }

@@ -148,5 +148,8 @@ swb_err_t swb_levels_add(swb_levels_t *l, const char *name, uint64_t level);
 /* Finds a level by name; returns NULL if absent. Borrowed pointer. */
 const swb_level_t *swb_levels_find(const swb_levels_t *l, const char *name);
 bool swb_strs_has(const swb_strs_t *s, const char *str);
+/* Frees the items and array of a list and zeroes it. */
+void swb_codec_free_strs(swb_strs_t *s);
+void swb_codec_free_levels(swb_levels_t *l);
 
 #endif

@@ -19,6 +19,9 @@ static const char *const swb_state_names[SWB_ST_COUNT] = {
     "queued", "offered", "active",    "completed", "failed",
     "dead",   "canceled", "abandoned", "expired",  "forwarded"};
 
+static const char *const swb_agent_state_names[SWB_AG_COUNT] = {
+    "ready", "not-ready", "break", "wrap-up", "offline"};
+
 static const char *const swb_cefr_names[] = {"?",  "A1", "A2", "B1",
                                              "B2", "C1", "C2"};
 
@@ -86,6 +89,21 @@ swb_state_final(int st)
     return st == SWB_ST_COMPLETED || st == SWB_ST_DEAD ||
            st == SWB_ST_CANCELED || st == SWB_ST_ABANDONED ||
            st == SWB_ST_EXPIRED;
+}
+
+int
+swb_agent_state_parse(const char *name)
+{
+    for (int i = 0; name && i < SWB_AG_COUNT; i++)
+        if (strcmp(name, swb_agent_state_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *
+swb_agent_state_name(int st)
+{
+    return st >= 0 && st < SWB_AG_COUNT ? swb_agent_state_names[st] : "?";
 }
 
 /* Calls fn on each comma-separated item of text (a copy is split). */

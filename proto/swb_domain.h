@@ -63,6 +63,21 @@ const char *swb_state_name(int st);
 /* True for completed, dead, canceled, abandoned, expired. */
 bool swb_state_final(int st);
 
+/* Agent states (PRODUCT.md 4): only ready agents get offers. */
+typedef enum swb_agent_state {
+    SWB_AG_READY = 0,
+    SWB_AG_NOT_READY, /* with a reason code                    */
+    SWB_AG_BREAK,
+    SWB_AG_WRAPUP,    /* after-call work, back to ready by time */
+    SWB_AG_OFFLINE,
+    SWB_AG_COUNT
+} swb_agent_state_t;
+
+/* Agent state by name ("ready", "not-ready", "break", "wrap-up",
+ * "offline"), or -1. */
+int swb_agent_state_parse(const char *name);
+const char *swb_agent_state_name(int st);
+
 /*
  * Parses "name:LEVEL,name:LEVEL" into *out (appending). `sep` is ':' or
  * '='. With cefr, levels are A1..C2 (stored 1..6); otherwise integers in

@@ -46,6 +46,7 @@ static const swb_field_t spec_fields[] = {
         SWB_MAX_PAYLOAD),
     FLD(swb_task_spec_t, max_attempts, "max_attempts", SWB_F_U64, false,
         SWB_MAX_ATTEMPTS),
+    FLD(swb_task_spec_t, routing, "routing", SWB_F_STR, false, 16),
 };
 SCHEMA(swb_task_spec_schema, swb_task_spec_t, "task", spec_fields);
 
@@ -143,6 +144,8 @@ static const swb_field_t hello_fields[] = {
     LVL(swb_m_hello_t, capacity, "capacity", SWB_CH_COUNT, 100),
     SUB(swb_m_hello_t, holding, "holding", SWB_F_LIST, false, 1000,
         &hold_schema),
+    FLD(swb_m_hello_t, accept, "accept", SWB_F_BOOL, false, 0),
+    FLD(swb_m_hello_t, state, "state", SWB_F_STR, false, 16),
 };
 static SCHEMA(hello_schema, swb_m_hello_t, "hello", hello_fields);
 
@@ -158,6 +161,7 @@ static const swb_schema_t empty_schema = {"empty", sizeof(swb_m_empty_t),
 
 static const swb_field_t offer_fields[] = {
     SUB(swb_m_offer_t, task, "task", SWB_F_STRUCT, true, 0, &swb_task_schema),
+    FLD(swb_m_offer_t, ring, "ring", SWB_F_U64, false, MS),
 };
 static SCHEMA(offer_schema, swb_m_offer_t, "offer", offer_fields);
 
@@ -182,6 +186,36 @@ static const swb_field_t lease_fields[] = {
 };
 static SCHEMA(lease_schema, swb_m_lease_t, "lease", lease_fields);
 
+static const swb_field_t state_fields[] = {
+    FLD(swb_m_state_t, req, "req", SWB_F_U64, false, 0),
+    FLD(swb_m_state_t, agent, "agent", SWB_F_STR, false, SWB_MAX_NAME),
+    FLD(swb_m_state_t, state, "state", SWB_F_STR, true, 16),
+    FLD(swb_m_state_t, reason, "reason", SWB_F_STR, false, SWB_MAX_NAME),
+};
+static SCHEMA(state_schema, swb_m_state_t, "state", state_fields);
+
+static const swb_field_t agent_info_fields[] = {
+    FLD(swb_agent_info_t, agent, "agent", SWB_F_STR, true, SWB_MAX_NAME),
+    FLD(swb_agent_info_t, site, "site", SWB_F_STR, false, SWB_MAX_NAME),
+    FLD(swb_agent_info_t, state, "state", SWB_F_STR, true, 16),
+    FLD(swb_agent_info_t, reason, "reason", SWB_F_STR, false, SWB_MAX_NAME),
+    FLD(swb_agent_info_t, since, "since", SWB_F_U64, false, 0),
+    FLD(swb_agent_info_t, channels, "channels", SWB_F_STRS, false,
+        SWB_CH_COUNT),
+    FLD(swb_agent_info_t, held, "held", SWB_F_U64, false, 0),
+    FLD(swb_agent_info_t, missed, "missed", SWB_F_U64, false, 0),
+    FLD(swb_agent_info_t, connected, "connected", SWB_F_BOOL, false, 0),
+};
+SCHEMA(swb_agent_info_schema, swb_agent_info_t, "agent", agent_info_fields);
+
+static const swb_field_t agents_fields[] = {
+    FLD(swb_m_agents_t, req, "req", SWB_F_U64, false, 0),
+    FLD(swb_m_agents_t, site, "site", SWB_F_STR, false, SWB_MAX_NAME),
+    SUB(swb_m_agents_t, agents, "agents", SWB_F_LIST, false, SWB_MAX_LIST,
+        &swb_agent_info_schema),
+};
+static SCHEMA(agents_schema, swb_m_agents_t, "agents", agents_fields);
+
 static const struct {
     const char *name;
     const swb_schema_t *schema;
@@ -205,6 +239,12 @@ static const struct {
     [SWB_MSG_RELEASE] = {"release", &lease_schema},
     [SWB_MSG_REVOKE] = {"revoke", &lease_schema},
     [SWB_MSG_BYE] = {"bye", &empty_schema},
+    [SWB_MSG_ACCEPT] = {"accept", &lease_schema},
+    [SWB_MSG_REJECT] = {"reject", &fail_schema},
+    [SWB_MSG_STATE] = {"state", &state_schema},
+    [SWB_MSG_AGENTS] = {"agents", &agents_schema},
+    [SWB_MSG_AGENT_LIST] = {"agent_list", &agents_schema},
+    [SWB_MSG_AGENT_STATE] = {"agent_state", &state_schema},
 };
 
 const char *

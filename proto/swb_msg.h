@@ -51,6 +51,8 @@ typedef struct swb_task_spec {
     char *key;              /* idempotency key                            */
     swb_bytes_t payload;    /* the work itself                            */
     uint64_t max_attempts;  /* 0 = broker default                         */
+    char *routing;          /* "longest-idle" or "best-skilled" (NULL =
+                               the sponsor's setting)                     */
 } swb_task_spec_t;
 
 /* A task as the broker stores and reports it. */
@@ -125,6 +127,8 @@ typedef struct swb_m_hello {
     swb_strs_t sponsors;   /* certified for these sponsors   */
     swb_levels_t capacity; /* channel -> tasks at once       */
     swb_list_t holding;    /* of swb_hold_t                  */
+    bool accept;           /* non-voice offers wait for ACCEPT too */
+    char *state;           /* initial agent state, NULL = ready    */
 } swb_m_hello_t;
 typedef struct swb_m_welcome {
     uint64_t heartbeat; /* ms between heartbeats, both ways          */
@@ -136,6 +140,7 @@ typedef struct swb_m_empty {
 } swb_m_empty_t;
 typedef struct swb_m_offer {
     swb_task_t *task;
+    uint64_t ring; /* ms the offer rings awaiting ACCEPT; 0 = assigned */
 } swb_m_offer_t;
 typedef struct swb_m_done {
     uint64_t id;
@@ -151,7 +156,34 @@ typedef struct swb_m_fail {
 typedef struct swb_m_lease {
     uint64_t id;
     uint64_t lease;
-} swb_m_lease_t; /* ACK, RELEASE, REVOKE */
+} swb_m_lease_t; /* ACK, RELEASE, REVOKE, ACCEPT */
+
+/* An agent's state: STATE both ways, and in AGENT_STATE requests. */
+typedef struct swb_m_state {
+    uint64_t req;
+    char *agent;  /* AGENT_STATE only */
+    char *state;  /* swb_agent_state_name() */
+    char *reason; /* reason code for not-ready, break */
+} swb_m_state_t;
+
+/* One agent as AGENTS reports it. */
+typedef struct swb_agent_info {
+    char *agent;
+    char *site;
+    char *state;
+    char *reason;
+    uint64_t since;     /* unix ms of the last state change */
+    swb_strs_t channels;
+    uint64_t held;      /* tasks it holds now */
+    uint64_t missed;    /* offers missed in a row */
+    bool connected;
+} swb_agent_info_t;
+
+typedef struct swb_m_agents {
+    uint64_t req;
+    char *site;          /* AGENTS: filter       */
+    swb_list_t agents;   /* AGENT_LIST: of swb_agent_info_t */
+} swb_m_agents_t;
 
 typedef enum swb_msg_type {
     SWB_MSG_SUBMIT = 0,
@@ -173,6 +205,12 @@ typedef enum swb_msg_type {
     SWB_MSG_RELEASE,
     SWB_MSG_REVOKE,
     SWB_MSG_BYE,
+    SWB_MSG_ACCEPT,
+    SWB_MSG_REJECT,
+    SWB_MSG_STATE,
+    SWB_MSG_AGENTS,
+    SWB_MSG_AGENT_LIST,
+    SWB_MSG_AGENT_STATE,
     SWB_MSG_COUNT
 } swb_msg_type_t;
 
@@ -192,12 +230,15 @@ typedef struct swb_msg {
         swb_m_offer_t offer;
         swb_m_done_t done;
         swb_m_fail_t fail;
-        swb_m_lease_t lease; /* ACK, RELEASE, REVOKE */
+        swb_m_lease_t lease; /* ACK, RELEASE, REVOKE, ACCEPT */
+        swb_m_state_t state; /* STATE, AGENT_STATE */
+        swb_m_agents_t agents; /* AGENTS, AGENT_LIST */
     } u;
 } swb_msg_t;
 
 extern const swb_schema_t swb_task_spec_schema;
 extern const swb_schema_t swb_task_schema;
+extern const swb_schema_t swb_agent_info_schema;
 
 /* The command name on the wire ("submit"), "?" when out of range. */
 const char *swb_msg_name(swb_msg_type_t type);

@@ -1,0 +1,89 @@
+/*
+ * router.h - who may take which task, and who goes first.
+ *
+ * Tasks with the same requirements (channel, languages and levels,
+ * skills and levels, sponsor, allowed sites and countries, routing mode)
+ * form a requirement class (tclass); agents with the same profile (site,
+ * channels, spoken and written languages, skills, certifications) form a
+ * capability class (aclass). When a class is first seen, the router
+ * works out once against every class on the other side whether they
+ * match (a link), so a decision never scans agents or tasks:
+ *
+ *  - placing a task walks the links of its tclass and looks at the head
+ *    of each linked aclass's idle list for the task's channel;
+ *  - an agent turning free walks the links of its aclass and looks at the
+ *    head of each linked tclass's two heaps (priority order and age).
+ *
+ * Cost therefore grows with the number of linked classes, not with fleet
+ * or backlog size.
+ *
+ * Order of work: inbound voice first; then any task that has waited
+ * longer than --starve-ms (oldest first: the starvation bound); then
+ * priority (high first), deadline (earliest first), age (oldest first).
+ * Choice of agent: longest idle, or with best-skilled routing (sponsor or
+ * task) the highest sum of levels on the required skills, then longest
+ * idle. A blended agent busy with non-voice work gets no more of it while
+ * inbound callers it could answer are waiting, so it frees up for them.
+ *
+ * Dynamic rules the router checks itself: agent state (only ready agents
+ * sit in idle lists), free capacity, site open (set by the broker with
+ * swb_router_set_site_open), agents who refused the task's offer.
+ * The router borrows tasks and sessions; it owns its classes.
+ */
+#ifndef SWB_ROUTER_H
+#define SWB_ROUTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "btask.h"
+#include "config.h"
+#include "session.h"
+
+typedef struct swb_router swb_router_t;
+
+/* cfg is borrowed (sponsors, sites, region, starve-ms). NULL on ENOMEM. */
+swb_router_t *swb_router_new(const swb_config_t *cfg);
+void swb_router_destroy(swb_router_t **r);
+
+/* Adds a waiting task (ready to be offered now). */
+swb_err_t swb_router_add_task(swb_router_t *r, swb_btask_t *t);
+/* Takes a task out of the waiting set, if it is in it. */
+void swb_router_remove_task(swb_router_t *r, swb_btask_t *t);
+/* Re-sorts a waiting task after its priority changed. */
+void swb_router_update_task(swb_router_t *r, swb_btask_t *t);
+/* True when the task waits in the router. */
+bool swb_router_has_task(const swb_btask_t *t);
+
+/* Adds a connected agent (after HELLO). */
+swb_err_t swb_router_add_agent(swb_router_t *r, swb_session_t *s);
+/* Removes an agent (session ends). */
+void swb_router_remove_agent(swb_router_t *r, swb_session_t *s);
+/* Call after an agent's state or held work changed: updates the idle
+ * lists it is in. */
+void swb_router_agent_changed(swb_router_t *r, swb_session_t *s,
+                              uint64_t now_wall);
+
+/* The best free agent for t, or NULL. Does not change anything. */
+swb_session_t *swb_router_pick_agent(swb_router_t *r, const swb_btask_t *t,
+                                     uint64_t now_wall);
+/* The best waiting task for agent s, or NULL. Does not change anything. */
+swb_btask_t *swb_router_pick_task(swb_router_t *r, const swb_session_t *s,
+                                  uint64_t now_wall);
+
+/* Sets whether a site is open now; returns true when that changed. */
+bool swb_router_set_site_open(swb_router_t *r, const char *site, bool open);
+
+/* True when agent profile a may take tasks like t (static rules only:
+ * channel, languages, skills, certification, sites, countries, sponsor
+ * countries and regions). Exposed for tests. */
+bool swb_router_eligible(const swb_config_t *cfg, const swb_m_hello_t *a,
+                         const swb_site_def_t *site,
+                         const swb_task_spec_t *t);
+
+/* Counts for metrics and the bench. */
+size_t swb_router_tclasses(const swb_router_t *r);
+size_t swb_router_aclasses(const swb_router_t *r);
+size_t swb_router_waiting(const swb_router_t *r);
+
+#endif

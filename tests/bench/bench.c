@@ -1,0 +1,691 @@
+/*
+ * bench.c - switchboard-bench: what a real broker does per second and per
+ * CPU microsecond (PRODUCT.md section 9), run by hand; not a test.
+ *
+ * Every phase starts a fresh switchboard-broker process on free loopback
+ * ports with a fresh LMDB folder under one mkdtemp folder, forks the
+ * clients and workers (bench_roles.c), waits until all of them are
+ * connected, sets go, and watches the shared counters (bench.h) until the
+ * phase's goal is reached; then it reads the broker's CPU time from /proc,
+ * sets stop, reaps the children and stops the broker (SIGTERM, then
+ * SIGKILL). The phases:
+ *
+ *   1. submit: N clients pipelining durable submits, no workers;
+ *      tasks/s from go until the last acknowledgement.
+ *   2. end-to-end: N clients submitting while M workers take every offer
+ *      and answer DONE; tasks/s from go until the last DONE is acked.
+ *   3. latency: one client at a fixed rate, M workers; submit->offer
+ *      latency percentiles.
+ *
+ * Phases 1 and 2 run --runs times and the table shows every run and the
+ * median. Every wait has a deadline: a counter that does not move for
+ * BENCH_STALL_MS, a child that fails or a broker that exits ends the
+ * bench with a message (and the broker's last log lines) and exit 1.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define BENCH_READY_MS (BENCH_CONNECT_MS + 5000)
+#define BENCH_EXIT_MS 10000 /* children's time to leave after stop */
+
+static volatile sig_atomic_t bench_interrupted;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    bench_interrupted = 1;
+}
+
+/* ---- options -------------------------------------------------------------- */
+
+typedef enum opt_kind { OPT_NUM, OPT_FLAG, OPT_PATH, OPT_HELP } opt_kind_t;
+
+typedef struct opt_def {
+    const char *name;
+    opt_kind_t kind;
+    size_t off; /* OPT_NUM / OPT_FLAG: the uint64_t in bench_opts_t */
+    uint64_t min, max, def;
+    const char *help;
+} opt_def_t;
+
+#define NUM(n, field, lo, hi, d, h)                                            \
+    {n, OPT_NUM, offsetof(bench_opts_t, field), lo, hi, d, h}
+
+static const opt_def_t opt_defs[] = {
+    NUM("clients", clients, 1, 64, 2, "N  client processes (2)"),
+    NUM("workers", workers, 1, 64, 2, "M  worker processes (2)"),
+    NUM("tasks", tasks, 1, 10000000, 10000,
+        "T  tasks per client in phases 1 and 2 (10000)"),
+    NUM("rate", rate, 1, 100000, 500, "R  tasks/s of the latency phase (500)"),
+    NUM("seconds", seconds, 1, 3600, 5,
+        "S  length of the latency phase in seconds (5)"),
+    NUM("runs", runs, 1, 99, 3,
+        "K  runs of phases 1 and 2, each on a fresh broker (3)"),
+    NUM("inflight", inflight, 1, 1000, 256,
+        "N  submits in flight per client (256)"),
+    NUM("capacity", capacity, 1, 100, 64,
+        "N  email tasks a worker holds at once (64)"),
+    NUM("timeout", timeout, 1, 86400, 300,
+        "S  seconds one phase may take at most (300)"),
+    {"keep", OPT_FLAG, offsetof(bench_opts_t, keep), 0, 1, 0,
+     "keep the temp folder (data and broker logs)"},
+    {"broker-bin", OPT_PATH, 0, 0, 0, 0,
+     "PATH  broker executable (default: ../../broker/switchboard-broker "
+     "from this program's folder)"},
+    {"help", OPT_HELP, 0, 0, 0, 0, "this help"},
+};
+#define N_OPTS (sizeof opt_defs / sizeof opt_defs[0])
+
+static uint64_t *
+opt_slot(bench_opts_t *o, const opt_def_t *d)
+{
+    return (uint64_t *)(void *)((char *)o + d->off);
+}
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: switchboard-bench [options]\n"
+               "Starts a real switchboard-broker with client and worker "
+               "processes and prints\ndurable submit and end-to-end "
+               "throughput, the broker's CPU per task and\n"
+               "submit->offer latency.\n\n");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const char *h = opt_defs[i].help, *sp = strchr(h, ' ');
+        bool arg = opt_defs[i].kind == OPT_NUM || opt_defs[i].kind == OPT_PATH;
+        int n = arg && sp ? (int)(sp - h) : 0;
+        char left[40];
+        snprintf(left, sizeof left, "--%s%s%.*s", opt_defs[i].name,
+                 n ? " " : "", n, h);
+        fprintf(f, "  %-20s %s\n", left, n ? sp + 2 : h);
+    }
+}
+
+static int
+set_num(bench_opts_t *o, const opt_def_t *d, const char *text)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = text[0] >= '0' && text[0] <= '9'
+                               ? strtoull(text, &end, 10)
+                               : 0;
+    if (!end || *end || errno || v < d->min || v > d->max) {
+        fprintf(stderr, "switchboard-bench: --%s: \"%s\" is not a whole "
+                "number from %" PRIu64 " to %" PRIu64 "\n", d->name, text,
+                d->min, d->max);
+        return -1;
+    }
+    *opt_slot(o, d) = v;
+    return 0;
+}
+
+/* Default broker: <folder of this executable>/../../broker/... */
+static int
+default_broker(char *out, size_t len)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = 0;
+    char guess[PATH_MAX + 64];
+    snprintf(guess, sizeof guess, "%s/../../broker/switchboard-broker", self);
+    char real[PATH_MAX];
+    int n2 = snprintf(out, len, "%s", realpath(guess, real) ? real : guess);
+    return n2 < 0 || (size_t)n2 >= len ? -1 : 0;
+}
+
+/* Returns 0 to run, 1 to exit 0 (help), 2 on a usage error. */
+static int
+parse_opts(int argc, char **argv, bench_opts_t *o)
+{
+    struct option longopts[N_OPTS + 1];
+    memset(o, 0, sizeof *o);
+    memset(longopts, 0, sizeof longopts);
+    for (size_t i = 0; i < N_OPTS; i++) {
+        longopts[i].name = opt_defs[i].name;
+        longopts[i].has_arg = opt_defs[i].kind == OPT_NUM ||
+                              opt_defs[i].kind == OPT_PATH;
+        longopts[i].val = (int)i;
+        if (opt_defs[i].kind == OPT_NUM)
+            *opt_slot(o, &opt_defs[i]) = opt_defs[i].def;
+    }
+    int c, idx;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
+        if (c < 0 || (size_t)c >= N_OPTS) {
+            fprintf(stderr, "switchboard-bench: unknown option or missing "
+                    "value: \"%s\"\n", argv[optind - 1]);
+            return 2;
+        }
+        const opt_def_t *d = &opt_defs[c];
+        switch (d->kind) {
+        case OPT_NUM:
+            if (set_num(o, d, optarg))
+                return 2;
+            break;
+        case OPT_FLAG: *opt_slot(o, d) = 1; break;
+        case OPT_PATH:
+            snprintf(o->broker_bin, sizeof o->broker_bin, "%s", optarg);
+            break;
+        case OPT_HELP: usage(stdout); return 1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "switchboard-bench: unexpected argument \"%s\"\n",
+                argv[optind]);
+        return 2;
+    }
+    if (o->rate * o->seconds > BENCH_MAX_SAMPLES) {
+        fprintf(stderr, "switchboard-bench: --rate x --seconds is over %u "
+                "tasks\n", BENCH_MAX_SAMPLES);
+        return 2;
+    }
+    if (!*o->broker_bin &&
+        default_broker(o->broker_bin, sizeof o->broker_bin) != 0) {
+        fprintf(stderr, "switchboard-bench: cannot find myself; give "
+                "--broker-bin\n");
+        return 2;
+    }
+    if (access(o->broker_bin, X_OK) != 0) {
+        fprintf(stderr, "switchboard-bench: no broker executable at %s (%s); "
+                "build it or give --broker-bin\n", o->broker_bin,
+                strerror(errno));
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- running one phase ---------------------------------------------------- */
+
+typedef struct bench {
+    bench_opts_t opts;
+    char root[4096];      /* the mkdtemp folder                  */
+    bench_shared_t *sh;   /* MAP_SHARED, made before any fork    */
+    size_t sh_size;
+    pid_t broker;
+    char broker_log[4200];
+    pid_t *kids;          /* clients first, then workers         */
+    size_t nkids;
+    size_t nclients;      /* of the current phase, for messages  */
+} bench_t;
+
+typedef struct phase {
+    const char *name;     /* for messages                          */
+    const char *tag;      /* its folder: tag or runK-tag           */
+    uint64_t nclients;
+    bench_role_fn client; /* what each client does                 */
+    uint64_t nworkers;
+    size_t counter_off;   /* counter in bench_shared_t to reach goal */
+    size_t end_off;       /* its end time in bench_shared_t, or 0  */
+    uint64_t goal;
+    bool latency;
+} phase_t;
+
+typedef struct phase_result {
+    double tasks_per_s;
+    double cpu_us_per_task; /* < 0 when /proc could not be read */
+    uint64_t stale;         /* DONEs refused as stale            */
+    uint64_t redelivered;   /* offers beyond one per task        */
+} phase_result_t;
+
+static atomic_uint_fast64_t *
+shared_u64(bench_shared_t *sh, size_t off)
+{
+    return (atomic_uint_fast64_t *)(void *)((char *)sh + off);
+}
+
+static void
+kid_name(const bench_t *b, size_t i, char *buf, size_t len)
+{
+    if (i < b->nclients)
+        snprintf(buf, len, "client %zu", i + 1);
+    else
+        snprintf(buf, len, "worker %zu", i - b->nclients + 1);
+}
+
+/* Reaps whatever exited; -1 (with a message) when the broker is gone or
+ * a child failed. A child that exits 0 is simply done. */
+static int
+check_procs(bench_t *b)
+{
+    int st;
+    char what[32], how[64];
+    if (b->broker > 0 && waitpid(b->broker, &st, WNOHANG) == b->broker) {
+        b->broker = 0;
+        fprintf(stderr, "switchboard-bench: the broker exited unexpectedly "
+                "(%s)\n", bench_status_text(st, how, sizeof how));
+        return -1;
+    }
+    for (size_t i = 0; i < b->nkids; i++) {
+        if (b->kids[i] <= 0 || waitpid(b->kids[i], &st, WNOHANG) != b->kids[i])
+            continue;
+        b->kids[i] = 0;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            kid_name(b, i, what, sizeof what);
+            fprintf(stderr, "switchboard-bench: %s failed (%s)\n", what,
+                    bench_status_text(st, how, sizeof how));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Waits until *ctr reaches goal. Fails when interrupted, when a process
+ * fails, when the counter does not move for stall_ms (0 = no such check)
+ * or when limit_ms pass.
+ */
+static int
+watch(bench_t *b, const atomic_uint_fast64_t *ctr, uint64_t goal,
+      uint64_t limit_ms, uint64_t stall_ms, const char *what)
+{
+    uint64_t start = bench_now_ns(), changed = start;
+    uint64_t last = atomic_load(ctr);
+    for (;;) {
+        if (bench_interrupted) {
+            fprintf(stderr, "switchboard-bench: interrupted\n");
+            return -1;
+        }
+        if (check_procs(b))
+            return -1;
+        uint64_t v = atomic_load(ctr), now = bench_now_ns();
+        if (v >= goal)
+            return 0;
+        if (v != last) {
+            last = v;
+            changed = now;
+        }
+        if (stall_ms && now - changed > stall_ms * 1000000u) {
+            fprintf(stderr, "switchboard-bench: %s: no progress for %" PRIu64
+                    " s at %" PRIu64 " of %" PRIu64 ": the broker stopped "
+                    "answering\n", what, stall_ms / 1000, v, goal);
+            return -1;
+        }
+        if (now - start > limit_ms * 1000000u) {
+            fprintf(stderr, "switchboard-bench: %s: not done within %" PRIu64
+                    " s (%" PRIu64 " of %" PRIu64 ")\n", what,
+                    limit_ms / 1000, v, goal);
+            return -1;
+        }
+        bench_sleep_ns(1000000);
+    }
+}
+
+/* After stop: lets the children leave by themselves (bounded). */
+static int
+wait_kids_exit(bench_t *b)
+{
+    uint64_t end = bench_now_ns() + BENCH_EXIT_MS * 1000000ull;
+    for (;;) {
+        if (check_procs(b))
+            return -1;
+        size_t left = 0;
+        for (size_t i = 0; i < b->nkids; i++)
+            left += b->kids[i] > 0;
+        if (!left)
+            return 0;
+        if (bench_now_ns() >= end) {
+            fprintf(stderr, "switchboard-bench: warning: %zu children still "
+                    "running %d s after stop; killing them\n", left,
+                    BENCH_EXIT_MS / 1000);
+            return 0;
+        }
+        bench_sleep_ns(1000000);
+    }
+}
+
+/* Kills and reaps everything of a phase; on failure shows the broker's
+ * last log lines. */
+static void
+teardown(bench_t *b, bool failed)
+{
+    int st = 0;
+    char how[64];
+    bench_kill_all(b->kids, NULL, b->nkids, 2000);
+    b->nkids = 0;
+    bool had_broker = b->broker > 0;
+    size_t killed = bench_kill_all(&b->broker, &st, 1, 5000);
+    if (!failed && had_broker && killed)
+        fprintf(stderr, "switchboard-bench: warning: the broker did not stop "
+                "within 5 s of SIGTERM; killed\n");
+    else if (!failed && had_broker && st != 0)
+        fprintf(stderr, "switchboard-bench: warning: the broker ended with "
+                "%s on SIGTERM\n", bench_status_text(st, how, sizeof how));
+    if (failed || (had_broker && (killed || st != 0)))
+        bench_print_tail(b->broker_log, 15);
+}
+
+static int
+spawn(bench_t *b, bench_role_fn fn, const bench_env_t *env, int index)
+{
+    pid_t pid = bench_fork_role(fn, env, index);
+    if (pid < 0)
+        return -1;
+    b->kids[b->nkids++] = pid;
+    return 0;
+}
+
+/* Starts the broker and all children of a phase and waits until every
+ * child is connected. */
+static int
+phase_start(bench_t *b, const phase_t *ph, const char *tag, bench_env_t *env)
+{
+    char dir[4200], peer_ep[64];
+    int ports[3];
+    int n1 = snprintf(dir, sizeof dir, "%s/%s", b->root, tag);
+    int n2 = snprintf(b->broker_log, sizeof b->broker_log, "%s/broker.log",
+                      dir);
+    if (n1 < 0 || (size_t)n1 >= sizeof dir || n2 < 0 ||
+        (size_t)n2 >= sizeof b->broker_log) {
+        fprintf(stderr, "switchboard-bench: temp folder path too long\n");
+        return -1;
+    }
+    if (mkdir(dir, 0700) != 0) {
+        fprintf(stderr, "switchboard-bench: cannot create %s: %s\n", dir,
+                strerror(errno));
+        return -1;
+    }
+    for (int i = 0; i < 3; i++)
+        if ((ports[i] = bench_free_port()) < 0) {
+            fprintf(stderr, "switchboard-bench: no free loopback port\n");
+            return -1;
+        }
+    snprintf(env->client_ep, sizeof env->client_ep, "tcp://127.0.0.1:%d",
+             ports[0]);
+    snprintf(env->worker_ep, sizeof env->worker_ep, "tcp://127.0.0.1:%d",
+             ports[1]);
+    snprintf(peer_ep, sizeof peer_ep, "tcp://127.0.0.1:%d", ports[2]);
+
+    memset(b->sh, 0, offsetof(bench_shared_t, samples));
+    b->sh->cap = (b->sh_size - sizeof *b->sh) / sizeof b->sh->samples[0];
+    b->sh->goal = ph->goal;
+    b->nclients = ph->nclients;
+    if ((b->broker = bench_spawn_broker(b->opts.broker_bin, dir, env,
+                                        peer_ep)) < 0)
+        return -1;
+    for (uint64_t i = 0; i < ph->nclients; i++)
+        if (spawn(b, ph->client, env, (int)i))
+            return -1;
+    for (uint64_t i = 0; i < ph->nworkers; i++)
+        if (spawn(b, bench_worker, env, (int)i))
+            return -1;
+    return watch(b, &b->sh->ready, b->nkids, BENCH_READY_MS, 0,
+                 "waiting for clients and workers to connect");
+}
+
+/* Go, wait for the goal, read the broker's CPU, stop, let children leave. */
+static int
+phase_measure(bench_t *b, const phase_t *ph, phase_result_t *res)
+{
+    bench_shared_t *sh = b->sh;
+    int64_t cpu0 = bench_cpu_us(b->broker);
+    sh->go_ns = bench_now_ns();
+    atomic_store(&sh->go, 1);
+    if (watch(b, shared_u64(sh, ph->counter_off), ph->goal,
+              b->opts.timeout * 1000, BENCH_STALL_MS, ph->name))
+        return -1;
+    int64_t cpu1 = bench_cpu_us(b->broker);
+    uint64_t now = bench_now_ns();
+    atomic_store(&sh->stop, 1);
+    if (wait_kids_exit(b))
+        return -1;
+    /* read only now: the child that set it has exited */
+    uint64_t end = ph->end_off ? atomic_load(shared_u64(sh, ph->end_off))
+                               : now;
+    double secs = end > sh->go_ns ? (double)(end - sh->go_ns) / 1e9 : 0;
+    res->tasks_per_s = secs > 0 ? (double)ph->goal / secs : 0;
+    res->cpu_us_per_task = cpu0 >= 0 && cpu1 >= cpu0
+                               ? (double)(cpu1 - cpu0) / (double)ph->goal
+                               : -1;
+    res->stale = atomic_load(&sh->stale);
+    uint64_t offers = atomic_load(&sh->offers);
+    res->redelivered = ph->nworkers && offers > ph->goal ? offers - ph->goal
+                                                         : 0;
+    return 0;
+}
+
+/* One phase on a fresh broker; everything is reaped when it returns. */
+static int
+run_phase(bench_t *b, const phase_t *ph, int run, phase_result_t *res)
+{
+    char tag[64];
+    bench_env_t env;
+    if (run)
+        snprintf(tag, sizeof tag, "run%d-%s", run, ph->tag);
+    else
+        snprintf(tag, sizeof tag, "%s", ph->tag);
+    memset(&env, 0, sizeof env);
+    env.opts = &b->opts;
+    env.sh = b->sh;
+    env.latency = ph->latency;
+    int rc = phase_start(b, ph, tag, &env);
+    if (rc == 0)
+        rc = phase_measure(b, ph, res);
+    teardown(b, rc != 0);
+    if (rc && b->opts.keep)
+        fprintf(stderr, "switchboard-bench: phase %s failed; its data and "
+                "log are in %s/%s\n", ph->name, b->root, tag);
+    else if (rc)
+        fprintf(stderr, "switchboard-bench: phase %s failed (--keep keeps "
+                "its data and log)\n", ph->name);
+    return rc;
+}
+
+/* ---- figures -------------------------------------------------------------- */
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of n values; negative (unknown) when any value is. */
+static double
+median(const double *v, size_t n)
+{
+    double s[99];
+    memcpy(s, v, n * sizeof *v);
+    qsort(s, n, sizeof *s, cmp_double);
+    if (s[0] < 0)
+        return -1;
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static void
+print_value(double v, int decimals)
+{
+    if (v < 0)
+        printf("%10s", "n/a");
+    else
+        printf("%10.*f", decimals, v);
+}
+
+typedef struct figure {
+    const char *label;
+    const char *unit;
+    int decimals;
+} figure_t;
+
+enum { FIG_SUBMIT, FIG_E2E, FIG_CPU_SUBMIT, FIG_CPU_E2E, FIG_COUNT };
+
+static const figure_t figures[FIG_COUNT] = {
+    {"submit (durable)", "tasks/s", 0},
+    {"end-to-end (durable)", "tasks/s", 0},
+    {"broker CPU, submit", "us/task", 1},
+    {"broker CPU, end-to-end", "us/task", 1},
+};
+
+static void
+print_table(const bench_opts_t *o, double fig[FIG_COUNT][99])
+{
+    printf("%-24s %-8s", "", "");
+    for (uint64_t r = 0; r < o->runs; r++) {
+        char head[24];
+        snprintf(head, sizeof head, "run%" PRIu64, r + 1);
+        printf("%10s", head);
+    }
+    printf("%10s\n", "median");
+    for (int f = 0; f < FIG_COUNT; f++) {
+        printf("%-24s %-8s", figures[f].label, figures[f].unit);
+        for (uint64_t r = 0; r < o->runs; r++)
+            print_value(fig[f][r], figures[f].decimals);
+        print_value(median(fig[f], o->runs), figures[f].decimals);
+        printf("\n");
+    }
+}
+
+/* Nearest-rank percentile of n sorted samples, in microseconds. */
+static double
+percentile_us(const uint64_t *s, uint64_t n, unsigned pct)
+{
+    uint64_t rank = (n * pct + 99) / 100;
+    return (double)s[rank ? rank - 1 : 0] / 1000.0;
+}
+
+static void
+print_latency(const bench_t *b)
+{
+    const bench_opts_t *o = &b->opts;
+    uint64_t n = atomic_load(&b->sh->nsamples);
+    if (n > b->sh->cap)
+        n = b->sh->cap;
+    if (n == 0) {
+        printf("%-24s no samples\n", "submit->offer latency");
+        return;
+    }
+    qsort(b->sh->samples, n, sizeof b->sh->samples[0], cmp_u64);
+    const uint64_t *v = b->sh->samples;
+    printf("%-24s p50 %.0f  p90 %.0f  p99 %.0f  max %.0f us\n"
+           "%-24s at %" PRIu64 "/s for %" PRIu64 " s: %" PRIu64 " samples, "
+           "clients=1 workers=%" PRIu64 "\n", "submit->offer latency",
+           percentile_us(v, n, 50), percentile_us(v, n, 90),
+           percentile_us(v, n, 99), percentile_us(v, n, 100), "", o->rate,
+           o->seconds, n, o->workers);
+}
+
+static int
+run_all(bench_t *b)
+{
+    const bench_opts_t *o = &b->opts;
+    uint64_t total = o->clients * o->tasks;
+    const phase_t phases[2] = {
+        {"submit", "submit", o->clients, bench_client_pipelined, 0,
+         offsetof(bench_shared_t, submitted),
+         offsetof(bench_shared_t, submit_end), total, false},
+        {"end-to-end", "e2e", o->clients, bench_client_pipelined, o->workers,
+         offsetof(bench_shared_t, done_acked),
+         offsetof(bench_shared_t, done_end), total, false},
+    };
+    const phase_t latency = {"latency", "latency", 1, bench_client_paced,
+                             o->workers, offsetof(bench_shared_t, nsamples),
+                             0, o->rate * o->seconds, true};
+    double fig[FIG_COUNT][99];
+    uint64_t stale = 0, redelivered = 0;
+    for (uint64_t r = 0; r < o->runs; r++) {
+        phase_result_t res[2];
+        for (int p = 0; p < 2; p++) {
+            if (run_phase(b, &phases[p], (int)r + 1, &res[p]))
+                return 1;
+            fig[FIG_SUBMIT + p][r] = res[p].tasks_per_s;
+            fig[FIG_CPU_SUBMIT + p][r] = res[p].cpu_us_per_task;
+            stale += res[p].stale;
+            redelivered += res[p].redelivered;
+        }
+        fprintf(stderr, "run %" PRIu64 "/%" PRIu64 ": submit %.0f tasks/s "
+                "(%.1f us broker CPU/task), end-to-end %.0f tasks/s (%.1f us "
+                "broker CPU/task)\n", r + 1, o->runs, res[0].tasks_per_s,
+                res[0].cpu_us_per_task, res[1].tasks_per_s,
+                res[1].cpu_us_per_task);
+    }
+    phase_result_t lres;
+    if (run_phase(b, &latency, 0, &lres))
+        return 1;
+    printf("\nswitchboard-bench: clients=%" PRIu64 " workers=%" PRIu64
+           " tasks=%" PRIu64 " runs=%" PRIu64 " inflight=%" PRIu64
+           " capacity=%" PRIu64 "\n", o->clients, o->workers, total, o->runs,
+           o->inflight, o->capacity);
+    print_table(o, fig);
+    print_latency(b);
+    if (stale + lres.stale)
+        printf("note: %" PRIu64 " DONEs were refused as stale (lease gone)\n",
+               stale + lres.stale);
+    if (redelivered + lres.redelivered)
+        printf("note: %" PRIu64 " offers beyond one per task (redelivered)\n",
+               redelivered + lres.redelivered);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    bench_t b;
+    memset(&b, 0, sizeof b);
+    int rc = parse_opts(argc, argv, &b.opts);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    const bench_opts_t *o = &b.opts;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    const char *tmp = getenv("TMPDIR");
+    snprintf(b.root, sizeof b.root, "%s/swb-bench.XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    b.sh_size = sizeof *b.sh + o->rate * o->seconds * sizeof b.sh->samples[0];
+    b.kids = calloc(o->clients + o->workers + 1, sizeof *b.kids);
+    if (!b.kids || !mkdtemp(b.root)) {
+        fprintf(stderr, "switchboard-bench: cannot create %s: %s\n", b.root,
+                strerror(errno));
+        free(b.kids);
+        return 1;
+    }
+    b.sh = mmap(NULL, b.sh_size, PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (b.sh == MAP_FAILED) {
+        fprintf(stderr, "switchboard-bench: mmap of %zu bytes: %s\n",
+                b.sh_size, strerror(errno));
+        b.sh = NULL;
+        rc = 1;
+    } else {
+        fprintf(stderr, "switchboard-bench: broker %s, data in %s\n",
+                o->broker_bin, b.root);
+        rc = run_all(&b);
+        munmap(b.sh, b.sh_size);
+    }
+    if (o->keep) {
+        fprintf(stderr, "switchboard-bench: kept %s\n", b.root);
+    } else {
+        bench_rmtree(b.root);
+    }
+    free(b.kids);
+    return bench_interrupted ? 130 : rc;
+}

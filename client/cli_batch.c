@@ -405,6 +405,10 @@ batch_summary(batch_t *b)
         fprintf(stderr, "switchboard: --batch: stopped at line %llu: %s; "
                 "run the same command again to resume\n",
                 (unsigned long long)b->fatal_line, b->fatal_msg);
+    else if (b->rejected)
+        fprintf(stderr, "switchboard: --batch: %llu of %llu lines "
+                "rejected\n", (unsigned long long)b->rejected,
+                (unsigned long long)b->lines);
 }
 
 /* ---- the run ------------------------------------------------------------ */

@@ -95,8 +95,8 @@ age(uint64_t ms, char *out, size_t n)
 static char *
 base64(const uint8_t *p, size_t len)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                              "0123456789+/";
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              "abcdefghijklmnopqrstuvwxyz0123456789+/";
     char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
     for (size_t i = 0; out && i < len; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16;

@@ -19,7 +19,8 @@
  * right for the simple calls (their request has been answered, or given
  * up on). Only pipelined submits that were sent but never answered are
  * worth flushing, so destroy gives those up to the timeout to leave
- * (PRODUCT.md section 9: czmq's linger 0 drops the last message).
+ * (PRODUCT.md section 9: czmq's linger 0 drops the last message) -
+ * unless the broker had just been silent for a whole timeout.
  *
  * This file does not parse command lines or print anything.
  */
@@ -44,6 +45,7 @@ struct swb_client {
     uint64_t next_req;     /* last req handed out                     */
     uint64_t min_live_req; /* replies below this belong to old sockets */
     uint64_t inflight;     /* pipelined submits sent, not answered    */
+    bool silent;           /* the last recv_submitted timed out       */
     char last_error[800];
     char last_field[100];
 };
@@ -56,7 +58,8 @@ client_open(swb_client_t *c)
     zsock_t *s = zsock_new(ZMQ_DEALER);
     if (!s) {
         snprintf(c->last_error, sizeof c->last_error,
-                 "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+                 "cannot create a ZeroMQ socket: %s",
+                 zmq_strerror(zmq_errno()));
         return SWB_ESYS;
     }
     zsock_set_linger(s, 0);
@@ -71,6 +74,7 @@ client_open(swb_client_t *c)
     c->sock = s;
     c->min_live_req = c->next_req + 1;
     c->inflight = 0;
+    c->silent = false;
     return SWB_OK;
 }
 
@@ -80,6 +84,13 @@ client_reset(swb_client_t *c)
 {
     zsock_destroy(&c->sock);
     return client_open(c);
+}
+
+/* A socket to use: after a failed reset there may be none yet. */
+static swb_err_t
+client_ready(swb_client_t *c)
+{
+    return c->sock ? SWB_OK : client_open(c);
 }
 
 swb_err_t
@@ -113,7 +124,7 @@ swb_client_destroy(swb_client_t **cp)
     if (!cp || !*cp)
         return;
     swb_client_t *c = *cp;
-    if (c->sock && c->inflight)
+    if (c->sock && c->inflight && !c->silent)
         zsock_set_linger(c->sock, c->timeout_ms);
     zsock_destroy(&c->sock);
     free(c->endpoint);
@@ -191,10 +202,13 @@ client_send(swb_client_t *c, swb_msg_t *m, uint64_t *req)
     uint64_t *slot = request_req(m);
     if (!slot)
         return SWB_EINVAL;
+    swb_err_t rc = client_ready(c);
+    if (rc)
+        return rc;
     *slot = ++c->next_req;
     void *buf = NULL;
     size_t len = 0;
-    swb_err_t rc = swb_msg_encode(m, &buf, &len);
+    rc = swb_msg_encode(m, &buf, &len);
     if (rc)
         return rc;
     int r;
@@ -223,6 +237,9 @@ client_send(swb_client_t *c, swb_msg_t *m, uint64_t *req)
 static swb_err_t
 client_recv(swb_client_t *c, uint64_t deadline, swb_msg_t *m)
 {
+    swb_err_t rc = client_ready(c);
+    if (rc)
+        return rc;
     void *s = zsock_resolve(c->sock);
     for (;;) {
         uint64_t now = swb_mono_ms();
@@ -252,7 +269,7 @@ client_recv(swb_client_t *c, uint64_t deadline, swb_msg_t *m)
             continue;
         }
         swb_decode_err_t err = {0};
-        swb_err_t rc = swb_msg_decode(zmq_msg_data(&part), zmq_msg_size(&part),
+        rc = swb_msg_decode(zmq_msg_data(&part), zmq_msg_size(&part),
                                       m, &err);
         zmq_msg_close(&part);
         if (rc) {
@@ -363,6 +380,7 @@ swb_client_recv_submitted(swb_client_t *c, int timeout_ms, uint64_t *req,
     for (;;) {
         swb_msg_t reply;
         swb_err_t rc = client_recv(c, deadline, &reply);
+        c->silent = rc == SWB_ETIMEOUT;
         if (rc)
             return rc;
         uint64_t got = 0;

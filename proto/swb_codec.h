@@ -33,7 +33,7 @@
 
 /* Hard limits of the decoder, whatever the schema says. */
 #define SWB_CODEC_MAX_DEPTH 8        /* nesting of arrays/maps           */
-#define SWB_CODEC_MAX_OBJECTS 100000 /* objects in one buffer            */
+#define SWB_CODEC_MAX_OBJECTS 1000000 /* objects in one buffer           */
 #define SWB_CODEC_MAX_FRAME (17u << 20) /* bytes in one buffer (17 MiB) */
 
 /* A byte string. Owned by the struct that holds it (freed by swb_free). */

@@ -197,7 +197,8 @@ swb_dispatch_refused(swb_broker_t *b, swb_btask_t *t, bool missed)
             "task=%llu agent=%s", (unsigned long long)t->rec.id,
             s ? s->profile.agent : "-");
     swb_dispatch_hand_back(b, t);
-    if (s && ++s->missed >= b->cfg->missed_max &&
+    /* ring-no-answer counts; an explicit reject is the agent's choice */
+    if (s && missed && ++s->missed >= b->cfg->missed_max &&
         s->state == SWB_AG_READY)
         swb_agent_set_state(b, s, SWB_AG_NOT_READY, "missed-offers", true);
 }
@@ -267,6 +268,17 @@ swb_dispatch_run(swb_broker_t *b)
 
 /* ---- timers ---- */
 
+/* Tells the holder a task is no longer its to run. */
+static void
+revoke_offer(swb_broker_t *b, const swb_btask_t *t)
+{
+    swb_msg_t r = {.type = SWB_MSG_REVOKE};
+    r.u.lease.id = t->rec.id;
+    r.u.lease.lease = t->rec.lease;
+    swb_broker_send(b, SWB_SIDE_WORKER, t->holder->rid, t->holder->rid_len, &r,
+                    0);
+}
+
 static void
 due_fire(swb_broker_t *b, swb_btask_t *t)
 {
@@ -274,13 +286,8 @@ due_fire(swb_broker_t *b, swb_btask_t *t)
                    t->state == SWB_ST_OFFERED;
     if (!waiting)
         return; /* being worked on: it may finish */
-    if (t->holder) { /* still ringing */
-        swb_msg_t r = {.type = SWB_MSG_REVOKE};
-        r.u.lease.id = t->rec.id;
-        r.u.lease.lease = t->rec.lease;
-        swb_broker_send(b, SWB_SIDE_WORKER, t->holder->rid,
-                        t->holder->rid_len, &r, 0);
-    }
+    if (t->holder) /* still ringing */
+        revoke_offer(b, t);
     if (t->channel == SWB_CH_VOICE_INBOUND) {
         swb_dispatch_unlease(b, t);
         swb_dispatch_forget(b, t);
@@ -358,18 +365,12 @@ swb_dispatch_timers(swb_broker_t *b)
             zlistx_add_end(expired, t);
     for (t = expired ? zlistx_first(expired) : NULL; t;
          t = zlistx_next(expired)) {
-        if (t->state == SWB_ST_OFFERED) {
-            swb_dispatch_refused(b, t, true);
-            continue;
-        }
-        if (t->holder) {
-            swb_msg_t r = {.type = SWB_MSG_REVOKE};
-            r.u.lease.id = t->rec.id;
-            r.u.lease.lease = t->rec.lease;
-            swb_broker_send(b, SWB_SIDE_WORKER, t->holder->rid,
-                            t->holder->rid_len, &r, 0);
-        }
-        swb_dispatch_retry(b, t, "lease expired", false);
+        if (t->holder)
+            revoke_offer(b, t);
+        if (t->state == SWB_ST_OFFERED)
+            swb_dispatch_refused(b, t, true); /* rang out */
+        else
+            swb_dispatch_retry(b, t, "lease expired", false);
     }
     zlistx_destroy(&expired);
 

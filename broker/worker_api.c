@@ -122,7 +122,9 @@ rebind(swb_broker_t *b, swb_session_t *s, const swb_list_t *holding)
         if (t->holder)
             swb_dispatch_unlease(b, t);
         swb_session_hold(s, t);
-        t->lease_until = b->now + b->cfg->lease_ms;
+        t->lease_until = b->now + (t->state == SWB_ST_OFFERED
+                                       ? b->cfg->ring_ms
+                                       : b->cfg->lease_ms);
         if (!t->lhandle)
             t->lhandle = zlistx_add_end(b->leased, t);
         rebound++;
@@ -137,8 +139,16 @@ on_hello(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m,
     swb_m_hello_t *h = &m->u.hello;
     if (!check_profile(b, rid, rid_len, h))
         return;
-    if (old)
+    if (old) {
+        /* the tasks it says it still holds move to the new session */
+        for (size_t i = 0; i < h->holding.n; i++) {
+            const swb_hold_t *hd = (const swb_hold_t *)h->holding.v + i;
+            swb_btask_t *t = zhashx_lookup(b->tasks, &hd->id);
+            if (t && t->holder == old && t->rec.lease == hd->lease)
+                swb_session_unhold(t);
+        }
         drop_session(b, old, "hello again on the same connection", false);
+    }
     int state = h->state ? swb_agent_state_parse(h->state) : SWB_AG_READY;
     bool accept = h->accept;
     swb_list_t holding = h->holding;

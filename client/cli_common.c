@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "swb_domain.h"
 
@@ -107,6 +108,38 @@ cli_opt_duration(const char *opt, const char *text, uint64_t *ms)
     if (swb_parse_duration_ms(text, ms))
         return cli_usage("%s: \"%s\" is not a duration (seconds, or e.g. "
                          "90s, 15m, 2h, 3d)", opt, text);
+    return CLI_CONTINUE;
+}
+
+swb_err_t
+cli_name(const char *text, size_t max, char *why, size_t why_len)
+{
+    size_t len = strlen(text);
+    if (len == 0) {
+        snprintf(why, why_len, "is empty");
+        return SWB_EINVAL;
+    }
+    if (len > max) {
+        snprintf(why, why_len, "\"%.20s...\" is %zu bytes, over the limit "
+                 "%zu", text, len, max);
+        return SWB_ETOOBIG;
+    }
+    for (const char *p = text; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            snprintf(why, why_len, "\"%s\" holds a control character",
+                     text);
+            return SWB_EINVAL;
+        }
+    }
+    return SWB_OK;
+}
+
+int
+cli_opt_name(const char *opt, const char *text, size_t max)
+{
+    char why[160];
+    if (cli_name(text, max, why, sizeof why))
+        return cli_usage("%s: %s", opt, why);
     return CLI_CONTINUE;
 }
 
@@ -292,4 +325,29 @@ cli_print_json(json_t *doc)
     if (json_dumpf(doc, stdout, JSON_INDENT(2)) == 0)
         fputc('\n', stdout);
     json_decref(doc);
+}
+
+void
+cli_iso_time(uint64_t ms, char *out, size_t n)
+{
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    size_t k = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + k, n - k, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+void
+cli_age(uint64_t ms, char *out, size_t n)
+{
+    uint64_t now = swb_now_ms();
+    uint64_t s = now > ms ? (now - ms) / 1000 : 0;
+    if (s < 60)
+        snprintf(out, n, "%llus", (unsigned long long)s);
+    else if (s < 3600)
+        snprintf(out, n, "%llum", (unsigned long long)(s / 60));
+    else if (s < 86400)
+        snprintf(out, n, "%lluh", (unsigned long long)(s / 3600));
+    else
+        snprintf(out, n, "%llud", (unsigned long long)(s / 86400));
 }

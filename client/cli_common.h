@@ -76,6 +76,8 @@ extern const cli_cmd_t cli_cmd_status;
 extern const cli_cmd_t cli_cmd_wait;
 extern const cli_cmd_t cli_cmd_cancel;
 extern const cli_cmd_t cli_cmd_list;
+extern const cli_cmd_t cli_cmd_agents;
+extern const cli_cmd_t cli_cmd_agent_state;
 
 /* Prints "switchboard: <message>" on stderr; returns CLI_EXIT_USAGE. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -125,6 +127,15 @@ int cli_opt_u64(const char *opt, const char *text, uint64_t min,
                 uint64_t max, uint64_t *out);
 /* A duration option ("30", "30s", "5m"): CLI_CONTINUE or usage error. */
 int cli_opt_duration(const char *opt, const char *text, uint64_t *ms);
+/*
+ * Checks a name (site, agent, sponsor, reason code...): 1..max bytes
+ * without control characters. On error writes a sentence naming the value
+ * and the limit into why and returns SWB_EINVAL or SWB_ETOOBIG.
+ */
+swb_err_t cli_name(const char *text, size_t max, char *why, size_t why_len);
+/* cli_name for an option or argument: prints "switchboard: OPT: why".
+ * Returns CLI_CONTINUE or CLI_EXIT_USAGE. */
+int cli_opt_name(const char *opt, const char *text, size_t max);
 /* A task id argument: CLI_CONTINUE or CLI_EXIT_USAGE. */
 int cli_task_id(const char *text, uint64_t *id);
 
@@ -142,6 +153,11 @@ int cli_fail(cli_ctx_t *ctx, swb_err_t rc, const char *what);
 
 /* Prints doc as one JSON document on stdout and drops the reference. */
 void cli_print_json(json_t *doc);
+
+/* Unix ms as ISO-8601 UTC with milliseconds ("2026-11-23T09:00:00.000Z"). */
+void cli_iso_time(uint64_t ms, char *out, size_t n);
+/* How long ago unix ms was, coarsely: "42s", "5m", "3h", "2d". */
+void cli_age(uint64_t ms, char *out, size_t n);
 
 /* ---- task output (cli_task.c) ---- */
 

@@ -45,29 +45,6 @@ set_str(char **dst, const char *v)
     return SWB_OK;
 }
 
-/* A name of 1..max bytes without control characters. */
-static swb_err_t
-check_name(const char *v, size_t max, char *why, size_t n)
-{
-    size_t len = strlen(v);
-    if (len == 0) {
-        snprintf(why, n, "is empty");
-        return SWB_EINVAL;
-    }
-    if (len > max) {
-        snprintf(why, n, "\"%.20s...\" is %zu bytes, over the limit %zu", v,
-                 len, max);
-        return SWB_ETOOBIG;
-    }
-    for (const char *p = v; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            snprintf(why, n, "\"%s\" holds a control character", v);
-            return SWB_EINVAL;
-        }
-    }
-    return SWB_OK;
-}
-
 static swb_err_t
 check_count(size_t count, size_t max, const char *what, char *why, size_t n)
 {
@@ -125,7 +102,7 @@ set_sponsor(cli_spec_t *s, const char *key, const char *v, char *why,
             size_t n)
 {
     (void)key;
-    swb_err_t rc = check_name(v, SWB_MAX_NAME, why, n);
+    swb_err_t rc = cli_name(v, SWB_MAX_NAME, why, n);
     return rc ? rc : set_str(&s->spec.sponsor, v);
 }
 
@@ -281,7 +258,7 @@ set_site(cli_spec_t *s, const char *key, const char *v, char *why, size_t n)
     size_t before = s->spec.sites.n;
     swb_err_t rc = swb_parse_strs(v, &s->spec.sites, why, n);
     for (size_t i = before; !rc && i < s->spec.sites.n; i++)
-        rc = check_name(s->spec.sites.v[i], SWB_MAX_NAME, why, n);
+        rc = cli_name(s->spec.sites.v[i], SWB_MAX_NAME, why, n);
     return rc ? rc : check_count(s->spec.sites.n, 64, "sites", why, n);
 }
 
@@ -311,8 +288,23 @@ static swb_err_t
 set_key(cli_spec_t *s, const char *key, const char *v, char *why, size_t n)
 {
     (void)key;
-    swb_err_t rc = check_name(v, SWB_MAX_KEY, why, n);
+    swb_err_t rc = cli_name(v, SWB_MAX_KEY, why, n);
     return rc ? rc : set_str(&s->spec.key, v);
+}
+
+/* Per-task choice of agent (PRODUCT.md 4); the broker knows the same
+ * two names (broker/client_api.c). */
+static swb_err_t
+set_routing(cli_spec_t *s, const char *key, const char *v, char *why,
+            size_t n)
+{
+    (void)key;
+    if (strcmp(v, "longest-idle") != 0 && strcmp(v, "best-skilled") != 0) {
+        snprintf(why, n, "unknown routing \"%s\"; valid: longest-idle, "
+                 "best-skilled", v);
+        return SWB_EINVAL;
+    }
+    return set_str(&s->spec.routing, v);
 }
 
 static swb_err_t
@@ -377,6 +369,7 @@ static const spec_key_t spec_keys[] = {
     {"--payload", "payload", CLI_KEY_TEXT, set_payload},
     {"--payload-file", "payload_file", CLI_KEY_ONE, set_payload_file},
     {"--max-attempts", "max_attempts", CLI_KEY_ONE, set_max_attempts},
+    {"--routing", "routing", CLI_KEY_ONE, set_routing},
 };
 #define NKEYS (sizeof spec_keys / sizeof spec_keys[0])
 

@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli_common.h"
 #include "swb_domain.h"
@@ -66,32 +65,6 @@ task_walk(const swb_task_t *t, tf_visit_fn visit, void *arg)
     }
 }
 
-static void
-iso_time(uint64_t ms, char *out, size_t n)
-{
-    time_t sec = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    size_t k = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + k, n - k, ".%03uZ", (unsigned)(ms % 1000));
-}
-
-/* "42s", "5m", "3h", "2d" since ms. */
-static void
-age(uint64_t ms, char *out, size_t n)
-{
-    uint64_t now = swb_now_ms();
-    uint64_t s = now > ms ? (now - ms) / 1000 : 0;
-    if (s < 60)
-        snprintf(out, n, "%llus", (unsigned long long)s);
-    else if (s < 3600)
-        snprintf(out, n, "%llum", (unsigned long long)(s / 60));
-    else if (s < 86400)
-        snprintf(out, n, "%lluh", (unsigned long long)(s / 3600));
-    else
-        snprintf(out, n, "%llud", (unsigned long long)(s / 86400));
-}
-
 static char *
 base64(const uint8_t *p, size_t len)
 {
@@ -132,7 +105,7 @@ json_visit(void *arg, const task_field_t *f, const char *s, uint64_t u)
     if (f->kind == TF_STR) {
         v = s ? json_string(s) : NULL;
     } else if (f->kind == TF_TIME) {
-        iso_time(u, buf, sizeof buf);
+        cli_iso_time(u, buf, sizeof buf);
         v = u ? json_string(buf) : NULL;
     } else {
         v = json_integer((json_int_t)u);
@@ -173,8 +146,8 @@ human_visit(void *arg, const task_field_t *f, const char *s, uint64_t u)
             printf("%-13s%s\n", f->name, s);
     } else if (f->kind == TF_TIME) {
         if (u) {
-            iso_time(u, when, sizeof when);
-            age(u, ago, sizeof ago);
+            cli_iso_time(u, when, sizeof when);
+            cli_age(u, ago, sizeof ago);
             printf("%-13s%s (%s ago)\n", f->name, when, ago);
         }
     } else {
@@ -239,7 +212,7 @@ list_line(const swb_task_t *t)
                  (unsigned long long)t->attempt);
     snprintf(where, sizeof where, "%s%s%s", t->agent ? t->agent : "",
              t->site ? "@" : "", t->site ? t->site : "");
-    age(t->created, ago, sizeof ago);
+    cli_age(t->created, ago, sizeof ago);
     printf("%-10llu %-10s %-15s %-14s %-8s %-24s %s\n",
            (unsigned long long)t->id, t->state,
            sp && sp->channel ? sp->channel : "-",
@@ -277,11 +250,8 @@ task_option(void *state, int id, const char *opt, const char *arg)
         return cli_usage("%s: unknown state \"%s\"; valid states: %s", opt,
                          arg, states);
     case OPT_SITE:
-        if (!*arg || strlen(arg) > SWB_MAX_NAME)
-            return cli_usage("%s: a site id is 1..%d bytes", opt,
-                             SWB_MAX_NAME);
         tc->site = arg;
-        return CLI_CONTINUE;
+        return cli_opt_name(opt, arg, SWB_MAX_NAME);
     case OPT_LIMIT:
         return cli_opt_u64(opt, arg, 1, SWB_MAX_LIST, &tc->limit);
     default:

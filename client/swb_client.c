@@ -2,8 +2,9 @@
  * swb_client.c - libswitchboard's client side (see swb_client.h).
  *
  * One czmq DEALER socket talks to the broker's ROUTER. A request is one
- * frame, swb_msg_encode() of SUBMIT / STATUS / WAIT / CANCEL / LIST with a
- * fresh request number (req); the reply is one frame that echoes req.
+ * frame, swb_msg_encode() of SUBMIT / STATUS / WAIT / CANCEL / LIST /
+ * AGENTS / AGENT_STATE with a fresh request number (req); the reply is
+ * one frame that echoes req.
  * Replies with another req are late answers to requests this client gave
  * up on and are dropped.
  *
@@ -163,6 +164,8 @@ request_req(swb_msg_t *m)
     case SWB_MSG_WAIT:
     case SWB_MSG_CANCEL: return &m->u.ref.req;
     case SWB_MSG_LIST: return &m->u.list.req;
+    case SWB_MSG_AGENTS: return &m->u.agents.req;
+    case SWB_MSG_AGENT_STATE: return &m->u.state.req;
     default: return NULL;
     }
 }
@@ -175,6 +178,7 @@ reply_req(const swb_msg_t *m, uint64_t *req)
     case SWB_MSG_SUBMITTED: *req = m->u.submitted.req; return true;
     case SWB_MSG_TASK: *req = m->u.task.req; return true;
     case SWB_MSG_TASKS: *req = m->u.tasks.req; return true;
+    case SWB_MSG_AGENT_LIST: *req = m->u.agents.req; return true;
     case SWB_MSG_ERROR: *req = m->u.error.req; return true;
     default: return false;
     }
@@ -540,5 +544,54 @@ swb_client_list(swb_client_t *c, const char *state, const char *site,
         return rc;
     *out = reply.u.tasks;
     memset(&reply.u.tasks, 0, sizeof reply.u.tasks);
+    return SWB_OK;
+}
+
+/* ---- agents ------------------------------------------------------------- */
+
+swb_err_t
+swb_client_agents(swb_client_t *c, const char *site, swb_m_agents_t *out)
+{
+    swb_msg_t m = {.type = SWB_MSG_AGENTS}, reply;
+    memset(out, 0, sizeof *out);
+    /* The codec only reads through the pointer. */
+    m.u.agents.site = (char *)site;
+    swb_err_t rc = client_call(c, &m, SWB_MSG_AGENT_LIST,
+                               (uint64_t)c->timeout_ms, &reply);
+    if (rc)
+        return rc;
+    *out = reply.u.agents;
+    memset(&reply.u.agents, 0, sizeof reply.u.agents);
+    return SWB_OK;
+}
+
+swb_err_t
+swb_client_agent_state(swb_client_t *c, const char *agent, const char *state,
+                       const char *reason, swb_m_agents_t *out)
+{
+    swb_msg_t m = {.type = SWB_MSG_AGENT_STATE}, reply;
+    if (out)
+        memset(out, 0, sizeof *out);
+    clear_error(c);
+    if (!agent || !*agent || !state || !*state) {
+        snprintf(c->last_field, sizeof c->last_field, "%s",
+                 agent && *agent ? "state" : "agent");
+        snprintf(c->last_error, sizeof c->last_error, "invalid: %s: "
+                 "missing", c->last_field);
+        return SWB_EINVAL;
+    }
+    /* The codec only reads through these pointers. */
+    m.u.state.agent = (char *)agent;
+    m.u.state.state = (char *)state;
+    m.u.state.reason = (char *)reason;
+    swb_err_t rc = client_call(c, &m, SWB_MSG_AGENT_LIST,
+                               (uint64_t)c->timeout_ms, &reply);
+    if (rc)
+        return rc;
+    if (out) {
+        *out = reply.u.agents;
+        memset(&reply.u.agents, 0, sizeof reply.u.agents);
+    }
+    swb_msg_clear(&reply);
     return SWB_OK;
 }

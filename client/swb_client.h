@@ -1,6 +1,7 @@
 /*
  * swb_client.h - libswitchboard's client API: submit tasks to a regional
- * broker and follow them (status, wait, cancel, list).
+ * broker and follow them (status, wait, cancel, list); see the agents and
+ * set their states (agents, agent_state).
  *
  * A client is one ZeroMQ DEALER socket to the broker's client endpoint.
  * Every request carries a request number (req) and every reply echoes it,
@@ -99,5 +100,33 @@ swb_err_t swb_client_cancel(swb_client_t *c, uint64_t id, swb_task_t *task);
 swb_err_t swb_client_list(swb_client_t *c, const char *state,
                           const char *site, uint64_t limit,
                           swb_m_tasks_t *out);
+
+/*
+ * Lists the broker's agents: those connected first (live state, tasks
+ * held, offers missed), then those known from its store that are offline
+ * now (their last recorded state). `site` (NULL = all) keeps only that
+ * site's agents. *out (zeroed by the call) is an swb_m_agents_t whose
+ * `agents` list holds swb_agent_info_t, owned by the caller (left empty
+ * on error): free with swb_codec_free(swb_msg_schema(SWB_MSG_AGENT_LIST),
+ * out).
+ * Errors: SWB_EINVAL (bad site), SWB_EUNREACHABLE, ...
+ */
+swb_err_t swb_client_agents(swb_client_t *c, const char *site,
+                            swb_m_agents_t *out);
+
+/*
+ * Sets a connected agent's state, as an operator would: `state` is
+ * "ready", "not-ready" or "break" (swb_agent_state_name), `reason` a
+ * reason code for not-ready / break (NULL = none; at most SWB_MAX_NAME
+ * bytes). The broker tells the agent's worker. *out (may be NULL; zeroed
+ * by the call) receives the changed agent as the one row of its `agents`
+ * list, owned by the caller like swb_client_agents' *out.
+ * Errors: SWB_ENOTFOUND (no such agent connected), SWB_EINVAL (missing
+ * agent or state, or a state other than the three; swb_client_last_field
+ * names it), SWB_EUNREACHABLE, ...
+ */
+swb_err_t swb_client_agent_state(swb_client_t *c, const char *agent,
+                                 const char *state, const char *reason,
+                                 swb_m_agents_t *out);
 
 #endif

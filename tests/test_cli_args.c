@@ -230,11 +230,60 @@ test_batch_rejects_lines(void)
 }
 
 static void
+test_bad_routing(void)
+{
+    expect_usage("submit --channel email --routing fastest", "--routing",
+                 "\"fastest\"");
+    expect_usage("submit --channel email --routing fastest", "longest-idle",
+                 "best-skilled");
+    expect_usage("submit --channel email --routing", "--routing",
+                 "needs a value");
+
+    char *dir = swbt_tempdir("cli-routing");
+    ASSERT_TRUE(dir != NULL);
+    char path[600], args[800];
+    snprintf(path, sizeof path, "%s/tasks.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT_TRUE(f != NULL);
+    fputs("{\"channel\":\"email\",\"routing\":\"random\"}\n", f);
+    fclose(f);
+    snprintf(args, sizeof args, "submit --batch '%s'", path);
+    expect_usage(args, "line 1: routing", "\"random\"");
+    swbt_rmdir(dir);
+    free(dir);
+}
+
+static void
+test_agent_state_checks_state(void)
+{
+    expect_usage("agent-state a1 sleepy", "STATE", "\"sleepy\"");
+    expect_usage("agent-state a1 sleepy", "ready", "not-ready");
+    expect_usage("agent-state a1 wrap-up", "STATE", "\"wrap-up\"");
+    expect_usage("agent-state a1 offline", "STATE", "break");
+    expect_usage("agent-state a1 ready --reason lunch", "--reason",
+                 "not-ready");
+    expect_usage("agent-state a1 break --reason ''", "--reason", "empty");
+    expect_usage("agent-state a1", "missing argument", "AGENT STATE");
+    expect_usage("agent-state a1 ready extra", "\"extra\"", NULL);
+    expect_usage("agent-state '' ready", "AGENT", "empty");
+}
+
+static void
+test_agents_extra_arguments(void)
+{
+    expect_usage("agents stray", "agents", "\"stray\"");
+    expect_usage("agents --site", "--site", "needs a value");
+    expect_usage("agents --site ''", "--site", "empty");
+    expect_usage("agents --state ready", "--state", NULL);
+}
+
+static void
 test_help_exits_zero(void)
 {
     const char *cmds[] = {"--help", "submit --help", "status --help",
                           "wait --help", "cancel --help", "list --help",
-                          "help submit"};
+                          "agents --help", "agent-state --help",
+                          "help submit", "help agent-state"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char *out = NULL;
         int rc = cli(&out, "%s", cmds[i]);
@@ -255,6 +304,8 @@ test_unreachable_broker_exits_3(void)
         {"--connect-timeout 500 --broker", "status 1"},
         {"status 1 --connect-timeout 500 --broker", "--json"},
         {"--connect-timeout 500 --broker", "submit --channel email"},
+        {"--connect-timeout 500 --broker", "agents"},
+        {"--connect-timeout 500 --broker", "agent-state a1 break"},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         int port = swbt_free_port();
@@ -297,6 +348,9 @@ main(void)
     SWB_RUN(test_bad_list_filters);
     SWB_RUN(test_global_option_values);
     SWB_RUN(test_batch_rejects_lines);
+    SWB_RUN(test_bad_routing);
+    SWB_RUN(test_agent_state_checks_state);
+    SWB_RUN(test_agents_extra_arguments);
     SWB_RUN(test_help_exits_zero);
     SWB_RUN(test_unreachable_broker_exits_3);
     return SWB_TEST_EXIT();

@@ -5,8 +5,8 @@
  * The fake broker is a czmq ROUTER bound on an ephemeral 127.0.0.1 port
  * that speaks the worker protocol frame by frame (proto/swb_msg.h): it
  * checks the HELLO profile, sends WELCOME / OFFER / REVOKE / ACK /
- * ERROR, heartbeats while it waits (or goes silent on purpose), and
- * checks what the worker answers. The handler is a small sh script that
+ * STATE / ERROR, heartbeats while it waits (or goes silent on purpose),
+ * and checks what the worker answers. The handler is a small sh script that
  * acts on the first word of the payload (ok, fail3, retry, sleep, big,
  * size; anything else echoes its stdin JSON back), and leaves its stdin
  * and environment in the test's temp folder for inspection.
@@ -18,7 +18,12 @@
  * SIGTERM releasing a task whose handler outlives --grace (and new offers
  * at once), re-HELLO with `holding` after the broker goes silent, HELLO
  * again after ERROR "protocol", exit 3 when the HELLO is refused, and
- * exit 2 on bad arguments.
+ * exit 2 on bad arguments. Ringing offers: ACCEPT before the handler
+ * runs, a stale ACCEPT stopping the handler; --accept and --state in
+ * HELLO (the reason code in a STATE after WELCOME); STATE from the
+ * broker logged and said again in the next HELLO.
+ *
+ * The fake broker lives in fakebroker.c (shared with test_console.c).
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -28,198 +33,11 @@
 #include <czmq.h>
 #include <jansson.h>
 
+#include "fakebroker.h"
 #include "swb_msg.h"
 #include "swbtest.h"
 
-#define HB 250 /* ms: the heartbeat the fake broker asks for */
-
-/* ---- the fake broker --------------------------------------------------- */
-
-typedef struct fb {
-    zsock_t *router;
-    char ep[64];
-    zframe_t *peer;  /* routing id of the latest HELLO */
-    bool silent;     /* no heartbeats */
-    int64_t last_hb;
-} fb_t;
-
-static bool
-fb_start(fb_t *b)
-{
-    memset(b, 0, sizeof *b);
-    for (int i = 0; i < 5 && !b->router; i++) {
-        snprintf(b->ep, sizeof b->ep, "tcp://127.0.0.1:%d", swbt_free_port());
-        b->router = zsock_new(ZMQ_ROUTER);
-        if (b->router && zsock_bind(b->router, "%s", b->ep) < 0)
-            zsock_destroy(&b->router);
-    }
-    if (b->router)
-        zsock_set_linger(b->router, 0);
-    return b->router != NULL;
-}
-
-static void
-fb_stop(fb_t *b)
-{
-    zframe_destroy(&b->peer);
-    zsock_destroy(&b->router);
-}
-
-static void
-fb_send(fb_t *b, const swb_msg_t *m)
-{
-    void *buf;
-    size_t len;
-    if (!b->peer || swb_msg_encode(m, &buf, &len) != SWB_OK)
-        return;
-    zmsg_t *z = zmsg_new();
-    zmsg_append(z, &(zframe_t *){zframe_dup(b->peer)});
-    zmsg_addmem(z, buf, len);
-    free(buf);
-    zmsg_send(&z, b->router);
-}
-
-static void
-fb_send_type(fb_t *b, swb_msg_type_t type)
-{
-    swb_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.type = type;
-    fb_send(b, &m);
-}
-
-static void
-fb_lease(fb_t *b, swb_msg_type_t type, uint64_t id, uint64_t lease)
-{
-    swb_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.type = type;
-    m.u.lease.id = id;
-    m.u.lease.lease = lease;
-    fb_send(b, &m);
-}
-
-static void
-fb_welcome(fb_t *b)
-{
-    swb_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.type = SWB_MSG_WELCOME;
-    m.u.welcome.heartbeat = HB;
-    m.u.welcome.lease = 10000;
-    m.u.welcome.region = "test";
-    fb_send(b, &m);
-}
-
-/* Receives one message within ms (heartbeating meanwhile unless silent).
- * A HELLO makes its sender the current peer. */
-static bool
-fb_recv(fb_t *b, swb_msg_t *m, int ms)
-{
-    int64_t end = swbt_now_ms() + ms;
-    for (;;) {
-        int64_t now = swbt_now_ms();
-        if (!b->silent && b->peer && now - b->last_hb >= HB / 2) {
-            fb_send_type(b, SWB_MSG_HEARTBEAT);
-            b->last_hb = now;
-        }
-        if (now >= end)
-            return false;
-        zsock_set_rcvtimeo(b->router, (int)(end - now < 50 ? end - now : 50));
-        zmsg_t *z = zmsg_recv(b->router);
-        if (!z)
-            continue;
-        zframe_t *from = zmsg_pop(z);
-        zframe_t *body = zmsg_pop(z);
-        swb_decode_err_t de;
-        bool ok = from && body &&
-                  swb_msg_decode(zframe_data(body), zframe_size(body), m,
-                                 &de) == SWB_OK;
-        zframe_destroy(&body);
-        zmsg_destroy(&z);
-        if (!ok) {
-            fprintf(stderr, "  fake broker: undecodable frame\n");
-            zframe_destroy(&from);
-            continue;
-        }
-        if (m->type == SWB_MSG_HELLO) {
-            zframe_destroy(&b->peer);
-            b->peer = from;
-        } else {
-            zframe_destroy(&from);
-        }
-        return true;
-    }
-}
-
-/* Waits for a message of `type` (others are skipped) within ms. */
-static bool
-fb_expect(fb_t *b, swb_msg_type_t type, int ms, swb_msg_t *m)
-{
-    int64_t end = swbt_now_ms() + ms;
-    for (;;) {
-        int64_t left = end - swbt_now_ms();
-        if (left <= 0 || !fb_recv(b, m, (int)left))
-            return false;
-        if (m->type == type)
-            return true;
-        swb_msg_clear(m);
-    }
-}
-
-/* Keeps the session alive for ms, skipping whatever comes. */
-static void
-fb_idle(fb_t *b, int ms)
-{
-    swb_msg_t m;
-    int64_t end = swbt_now_ms() + ms;
-    while (swbt_now_ms() < end)
-        if (fb_recv(b, &m, (int)(end - swbt_now_ms())))
-            swb_msg_clear(&m);
-}
-
-static void
-fb_offer(fb_t *b, uint64_t id, uint64_t lease, const void *payload,
-         size_t len)
-{
-    swb_task_spec_t spec;
-    swb_task_t t;
-    swb_msg_t m;
-    memset(&spec, 0, sizeof spec);
-    memset(&t, 0, sizeof t);
-    memset(&m, 0, sizeof m);
-    spec.channel = "email";
-    spec.sponsor = "acme";
-    swb_levels_add(&spec.lang, "en", 4);
-    swb_levels_add(&spec.skills, "banking", 3);
-    spec.priority = 7;
-    spec.deadline = 1900000000000ull;
-    swb_strs_add(&spec.sites, "s1");
-    spec.window = "09:00-17:00";
-    spec.tz = "Europe/Paris";
-    spec.payload.data = (uint8_t *)(uintptr_t)payload;
-    spec.payload.len = len;
-    t.id = id;
-    t.state = "offered";
-    t.attempt = 2;
-    t.lease = lease;
-    t.spec = &spec;
-    m.type = SWB_MSG_OFFER;
-    m.u.offer.task = &t;
-    fb_send(b, &m);
-    free(spec.lang.v[0].name);
-    free(spec.lang.v);
-    free(spec.skills.v[0].name);
-    free(spec.skills.v);
-    free(spec.sites.v[0]);
-    free(spec.sites.v);
-}
-
-static void
-fb_offer_str(fb_t *b, uint64_t id, uint64_t lease, const char *payload)
-{
-    fb_offer(b, id, lease, payload, strlen(payload));
-}
+#define HB SWBT_FB_HB /* ms: the heartbeat the fake broker asks for */
 
 /* ---- the worker under test ---------------------------------------------- */
 
@@ -244,19 +62,22 @@ static const char handler_sh[] =
     "esac\n";
 
 typedef struct ctx {
-    fb_t b;
+    swbt_fb_t b;
     char *dir;
     char log[600];
     pid_t pid;
 } ctx_t;
 
+/* Starts the worker with the test profile, --exec handler.sh, --grace
+ * and the NULL-terminated extra arguments (may be NULL). */
 static bool
-ctx_setup(ctx_t *c, const char *tag, const char *grace)
+ctx_setup_ex(ctx_t *c, const char *tag, const char *grace,
+             const char *const *extra)
 {
     memset(c, 0, sizeof *c);
     c->pid = -1;
     c->dir = swbt_tempdir(tag);
-    if (!c->dir || !fb_start(&c->b))
+    if (!c->dir || !swbt_fb_start(&c->b))
         return false;
     char script[600], cmd[700];
     snprintf(script, sizeof script, "%s/handler.sh", c->dir);
@@ -268,15 +89,27 @@ ctx_setup(ctx_t *c, const char *tag, const char *grace)
     fclose(f);
     snprintf(cmd, sizeof cmd, "sh %s", script);
     setenv("SWBT_DIR", c->dir, 1);
-    char *argv[] = {(char *)swbt_bin("switchboard-worker"),
-                    "--broker", c->b.ep, "--site", "s1", "--agent", "a1",
-                    "--channels", "email,form",
-                    "--speaks", "en:C1,es:B2", "--writes", "en:B2",
-                    "--skills", "banking:3,db-maintenance:2",
-                    "--sponsors", "acme,globex", "--capacity", "email=3",
-                    "--exec", cmd, "--grace", (char *)grace, NULL};
+    char *argv[40] = {(char *)swbt_bin("switchboard-worker"),
+                      "--broker", c->b.ep, "--site", "s1", "--agent", "a1",
+                      "--channels", "email,form",
+                      "--speaks", "en:C1,es:B2", "--writes", "en:B2",
+                      "--skills", "banking:3,db-maintenance:2",
+                      "--sponsors", "acme,globex", "--capacity", "email=3",
+                      "--exec", cmd, "--grace", (char *)grace, NULL};
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    for (size_t i = 0; extra && extra[i] && n < 39; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
     c->pid = swbt_spawn(argv, c->log);
     return c->pid > 0;
+}
+
+static bool
+ctx_setup(ctx_t *c, const char *tag, const char *grace)
+{
+    return ctx_setup_ex(c, tag, grace, NULL);
 }
 
 static void
@@ -289,7 +122,7 @@ ctx_teardown(ctx_t *c)
         fprintf(stderr, "  --- worker log ---\n%s  ---\n", log ? log : "");
         free(log);
     }
-    fb_stop(&c->b);
+    swbt_fb_stop(&c->b);
     swbt_rmdir(c->dir);
     free(c->dir);
 }
@@ -299,10 +132,10 @@ static bool
 handshake(ctx_t *c)
 {
     swb_msg_t m;
-    if (!fb_expect(&c->b, SWB_MSG_HELLO, swbt_ms(5000), &m))
+    if (!swbt_fb_expect(&c->b, SWB_MSG_HELLO, swbt_ms(5000), &m))
         return false;
     swb_msg_clear(&m);
-    fb_welcome(&c->b);
+    swbt_fb_welcome(&c->b);
     return true;
 }
 
@@ -312,7 +145,7 @@ stop_worker(ctx_t *c)
 {
     swb_msg_t m;
     kill(c->pid, SIGTERM);
-    ASSERT_TRUE(fb_expect(&c->b, SWB_MSG_BYE, swbt_ms(5000), &m));
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_BYE, swbt_ms(5000), &m));
     swb_msg_clear(&m);
     int code = swbt_wait_exit(c->pid, swbt_ms(5000));
     c->pid = -1;
@@ -354,7 +187,7 @@ wait_pids(ctx_t *c, uint64_t id, pid_t *sh, pid_t *sl)
             return true;
         }
         free(s);
-        fb_idle(&c->b, 50);
+        swbt_fb_idle(&c->b, 50);
     }
     return false;
 }
@@ -449,33 +282,33 @@ static void
 body_done(ctx_t *c)
 {
     swb_msg_t m;
-    ASSERT_TRUE(fb_expect(&c->b, SWB_MSG_HELLO, swbt_ms(5000), &m));
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_HELLO, swbt_ms(5000), &m));
     check_hello(&m.u.hello);
     swb_msg_clear(&m);
-    fb_welcome(&c->b);
+    swbt_fb_welcome(&c->b);
 
     /* DONE with stdout; re-sent until ACKed, then no more. */
-    fb_offer_str(&c->b, 1, 11, "ok please");
-    ASSERT_TRUE(fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(5000), &m));
+    swbt_fb_offer_str(&c->b, 1, 11, "ok please");
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(5000), &m));
     ASSERT_INT_EQ(m.u.done.id, 1);
     ASSERT_INT_EQ(m.u.done.lease, 11);
     ASSERT_INT_EQ(m.u.done.result.len, 11);
     ASSERT_TRUE(memcmp(m.u.done.result.data, "result of 1", 11) == 0);
     swb_msg_clear(&m);
-    ASSERT_TRUE(fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(3 * HB), &m));
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(3 * HB), &m));
     ASSERT_INT_EQ(m.u.done.id, 1);
     swb_msg_clear(&m);
-    fb_lease(&c->b, SWB_MSG_ACK, 1, 11);
-    fb_idle(&c->b, 100); /* a re-send may have crossed the ACK */
-    ASSERT_TRUE(!fb_expect(&c->b, SWB_MSG_DONE, 3 * HB, &m));
+    swbt_fb_lease(&c->b, SWB_MSG_ACK, 1, 11);
+    swbt_fb_idle(&c->b, 100); /* a re-send may have crossed the ACK */
+    ASSERT_TRUE(!swbt_fb_expect(&c->b, SWB_MSG_DONE, 3 * HB, &m));
     check_stdin_json(c);
     if (swbt_failed)
         return;
 
     /* A binary payload reaches the handler as payload_base64. */
     static const uint8_t bin[] = {0xff, 0xfe, 0x00, 'b', 'i', 'n'};
-    fb_offer(&c->b, 2, 12, bin, sizeof bin);
-    ASSERT_TRUE(fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(5000), &m));
+    swbt_fb_offer(&c->b, 2, 12, bin, sizeof bin);
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(5000), &m));
     json_t *o = json_loadb((const char *)m.u.done.result.data,
                            m.u.done.result.len, 0, NULL);
     swb_msg_clear(&m);
@@ -488,7 +321,7 @@ body_done(ctx_t *c)
     json_decref(o);
     ASSERT_STR_EQ(got, "//4AYmlu");
     ASSERT_TRUE(!has_payload);
-    fb_lease(&c->b, SWB_MSG_ACK, 2, 12);
+    swbt_fb_lease(&c->b, SWB_MSG_ACK, 2, 12);
 
     /* A 3 MB stdin is written without blocking the worker. */
     size_t big = 3u << 20;
@@ -496,15 +329,15 @@ body_done(ctx_t *c)
     ASSERT_TRUE(payload != NULL);
     memset(payload, 'x', big);
     memcpy(payload, "size ", 5);
-    fb_offer(&c->b, 3, 13, payload, big);
+    swbt_fb_offer(&c->b, 3, 13, payload, big);
     free(payload);
-    ASSERT_TRUE(fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(10000), &m));
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(10000), &m));
     char num[32] = {0};
     memcpy(num, m.u.done.result.data,
            m.u.done.result.len < 31 ? m.u.done.result.len : 31);
     swb_msg_clear(&m);
     ASSERT_INT_GE(atol(num), (long)big);
-    fb_lease(&c->b, SWB_MSG_ACK, 3, 13);
+    swbt_fb_lease(&c->b, SWB_MSG_ACK, 3, 13);
 
     stop_worker(c);
 }
@@ -526,21 +359,22 @@ body_fail(ctx_t *c)
     swb_msg_t m;
     ASSERT_TRUE(handshake(c));
     /* Three handlers at once. */
-    fb_offer_str(&c->b, 10, 1, "fail3");
-    fb_offer_str(&c->b, 11, 1, "retry");
-    fb_offer_str(&c->b, 12, 1, "big");
+    swbt_fb_offer_str(&c->b, 10, 1, "fail3");
+    swbt_fb_offer_str(&c->b, 11, 1, "retry");
+    swbt_fb_offer_str(&c->b, 12, 1, "big");
     char *reason[3] = {NULL, NULL, NULL};
     int got = 0;
     int64_t end = swbt_now_ms() + swbt_ms(10000);
     while (got < 3 && swbt_now_ms() < end) {
-        if (!fb_expect(&c->b, SWB_MSG_FAIL, (int)(end - swbt_now_ms()), &m))
+        if (!swbt_fb_expect(&c->b, SWB_MSG_FAIL, (int)(end - swbt_now_ms()),
+                            &m))
             break;
         uint64_t id = m.u.fail.id;
         if (id >= 10 && id <= 12 && !reason[id - 10]) {
             reason[id - 10] = strdup(m.u.fail.reason ? m.u.fail.reason : "");
             got++;
             ASSERT_TRUE(!m.u.fail.final);
-            fb_lease(&c->b, SWB_MSG_ACK, id, 1);
+            swbt_fb_lease(&c->b, SWB_MSG_ACK, id, 1);
         }
         swb_msg_clear(&m);
     }
@@ -574,22 +408,22 @@ body_revoke(ctx_t *c)
     swb_msg_t m;
     pid_t sh = 0, sl = 0;
     ASSERT_TRUE(handshake(c));
-    fb_offer_str(&c->b, 20, 5, "sleep");
+    swbt_fb_offer_str(&c->b, 20, 5, "sleep");
     ASSERT_TRUE(wait_pids(c, 20, &sh, &sl));
     ASSERT_TRUE(!proc_gone(sh) && !proc_gone(sl));
-    fb_lease(&c->b, SWB_MSG_REVOKE, 20, 5);
+    swbt_fb_lease(&c->b, SWB_MSG_REVOKE, 20, 5);
     int64_t end = swbt_now_ms() + swbt_ms(3000);
     while (swbt_now_ms() < end && !(proc_gone(sh) && proc_gone(sl)))
-        fb_idle(&c->b, 50);
+        swbt_fb_idle(&c->b, 50);
     ASSERT_TRUE(proc_gone(sh));
     ASSERT_TRUE(proc_gone(sl));
     /* No answer for a revoked task; the worker still works. */
-    fb_offer_str(&c->b, 21, 6, "ok");
-    ASSERT_TRUE(fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(5000), &m));
+    swbt_fb_offer_str(&c->b, 21, 6, "ok");
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(5000), &m));
     ASSERT_INT_EQ(m.u.done.id, 21);
     swb_msg_clear(&m);
-    fb_lease(&c->b, SWB_MSG_ACK, 21, 6);
-    ASSERT_TRUE(!fb_expect(&c->b, SWB_MSG_FAIL, 2 * HB, &m));
+    swbt_fb_lease(&c->b, SWB_MSG_ACK, 21, 6);
+    ASSERT_TRUE(!swbt_fb_expect(&c->b, SWB_MSG_FAIL, 2 * HB, &m));
     stop_worker(c);
 }
 
@@ -610,29 +444,29 @@ body_sigterm(ctx_t *c)
     swb_msg_t m;
     pid_t sh = 0, sl = 0;
     ASSERT_TRUE(handshake(c));
-    fb_offer_str(&c->b, 30, 9, "sleep");
+    swbt_fb_offer_str(&c->b, 30, 9, "sleep");
     ASSERT_TRUE(wait_pids(c, 30, &sh, &sl));
     int64_t t0 = swbt_now_ms();
     kill(c->pid, SIGTERM);
-    fb_idle(&c->b, 300);
-    fb_offer_str(&c->b, 31, 4, "ok"); /* too late: handed back at once */
+    swbt_fb_idle(&c->b, 300);
+    swbt_fb_offer_str(&c->b, 31, 4, "ok"); /* too late: handed back at once */
     int64_t t31 = 0, t30 = 0;
     int64_t end = t0 + swbt_ms(6000);
     while ((!t30 || !t31) && swbt_now_ms() < end) {
-        if (!fb_expect(&c->b, SWB_MSG_RELEASE, (int)(end - swbt_now_ms()),
+        if (!swbt_fb_expect(&c->b, SWB_MSG_RELEASE, (int)(end - swbt_now_ms()),
                        &m))
             break;
         if (m.u.lease.id == 30 && m.u.lease.lease == 9 && !t30)
             t30 = swbt_now_ms();
         if (m.u.lease.id == 31 && m.u.lease.lease == 4 && !t31)
             t31 = swbt_now_ms();
-        fb_lease(&c->b, SWB_MSG_ACK, m.u.lease.id, m.u.lease.lease);
+        swbt_fb_lease(&c->b, SWB_MSG_ACK, m.u.lease.id, m.u.lease.lease);
         swb_msg_clear(&m);
     }
     ASSERT_TRUE(t31 && t30);
     ASSERT_TRUE(t31 < t30);            /* the new offer went back first */
     ASSERT_INT_GE(t30 - t0, 900);      /* the handler had its --grace 1 */
-    ASSERT_TRUE(fb_expect(&c->b, SWB_MSG_BYE, swbt_ms(5000), &m));
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_BYE, swbt_ms(5000), &m));
     swb_msg_clear(&m);
     ASSERT_INT_EQ(swbt_wait_exit(c->pid, swbt_ms(5000)), 0);
     c->pid = -1;
@@ -671,15 +505,15 @@ body_rehello(ctx_t *c)
     pid_t sh = 0, sl = 0;
     ASSERT_TRUE(handshake(c));
     zframe_t *first = zframe_dup(c->b.peer);
-    fb_offer_str(&c->b, 40, 7, "sleep");
-    fb_offer_str(&c->b, 41, 8, "ok");
-    bool done = fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(5000), &m);
+    swbt_fb_offer_str(&c->b, 40, 7, "sleep");
+    swbt_fb_offer_str(&c->b, 41, 8, "ok");
+    bool done = swbt_fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(5000), &m);
     swb_msg_clear(&m);
     bool pids = wait_pids(c, 40, &sh, &sl);
 
     /* The broker goes silent (DONE 41 never ACKed): a new session. */
     c->b.silent = true;
-    bool hello = fb_expect(&c->b, SWB_MSG_HELLO, swbt_ms(6000), &m);
+    bool hello = swbt_fb_expect(&c->b, SWB_MSG_HELLO, swbt_ms(6000), &m);
     bool new_peer = hello && !zframe_eq(first, c->b.peer);
     zframe_destroy(&first);
     ASSERT_TRUE(done && pids && hello);
@@ -692,13 +526,13 @@ body_rehello(ctx_t *c)
     /* After WELCOME the unacked DONE comes again at once. */
     c->b.silent = false;
     int64_t t0 = swbt_now_ms();
-    fb_welcome(&c->b);
-    ASSERT_TRUE(fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(2000), &m));
+    swbt_fb_welcome(&c->b);
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(2000), &m));
     ASSERT_INT_EQ(m.u.done.id, 41);
     swb_msg_clear(&m);
     ASSERT_TRUE(swbt_now_ms() - t0 < swbt_ms(HB));
-    fb_lease(&c->b, SWB_MSG_ACK, 41, 8);
-    fb_idle(&c->b, 100);
+    swbt_fb_lease(&c->b, SWB_MSG_ACK, 41, 8);
+    swbt_fb_idle(&c->b, 100);
 
     /* "Unknown session, say hello first": HELLO again at once. */
     swb_msg_t e;
@@ -706,16 +540,16 @@ body_rehello(ctx_t *c)
     e.type = SWB_MSG_ERROR;
     e.u.error.code = "protocol";
     e.u.error.message = "unknown session, say hello first";
-    fb_send(&c->b, &e);
-    ASSERT_TRUE(fb_expect(&c->b, SWB_MSG_HELLO, swbt_ms(1000), &m));
+    swbt_fb_send(&c->b, &e);
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_HELLO, swbt_ms(1000), &m));
     ASSERT_INT_EQ(m.u.hello.holding.n, 1);
     ASSERT_TRUE(holds(&m.u.hello, 40, 7));
     swb_msg_clear(&m);
-    fb_welcome(&c->b);
-    fb_lease(&c->b, SWB_MSG_REVOKE, 40, 7);
+    swbt_fb_welcome(&c->b);
+    swbt_fb_lease(&c->b, SWB_MSG_REVOKE, 40, 7);
     int64_t end = swbt_now_ms() + swbt_ms(3000);
     while (swbt_now_ms() < end && !(proc_gone(sh) && proc_gone(sl)))
-        fb_idle(&c->b, 50);
+        swbt_fb_idle(&c->b, 50);
     ASSERT_TRUE(proc_gone(sh) && proc_gone(sl));
     stop_worker(c);
 }
@@ -735,14 +569,14 @@ static void
 body_refused(ctx_t *c)
 {
     swb_msg_t m, e;
-    ASSERT_TRUE(fb_expect(&c->b, SWB_MSG_HELLO, swbt_ms(5000), &m));
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_HELLO, swbt_ms(5000), &m));
     swb_msg_clear(&m);
     memset(&e, 0, sizeof e);
     e.type = SWB_MSG_ERROR;
     e.u.error.code = "invalid";
     e.u.error.field = "site";
     e.u.error.message = "site s1 is not served by this broker";
-    fb_send(&c->b, &e);
+    swbt_fb_send(&c->b, &e);
     int code = swbt_wait_exit(c->pid, swbt_ms(5000));
     c->pid = -1;
     ASSERT_INT_EQ(code, 3);
@@ -763,6 +597,162 @@ test_refused_hello_exits_3(void)
     ctx_teardown(&c);
 }
 
+/* Waits (heartbeating) until the worker log contains needle. */
+static bool
+wait_log(ctx_t *c, const char *needle, int ms)
+{
+    int64_t end = swbt_now_ms() + ms;
+    for (;;) {
+        char *log = swbt_read_file(c->log);
+        bool found = log && strstr(log, needle);
+        free(log);
+        if (found)
+            return true;
+        if (swbt_now_ms() >= end)
+            return false;
+        swbt_fb_idle(&c->b, 50);
+    }
+}
+
+/* Offset of needle in the worker log, or -1. */
+static long
+log_at(ctx_t *c, const char *needle)
+{
+    char *log = swbt_read_file(c->log);
+    const char *p = log ? strstr(log, needle) : NULL;
+    long at = p ? (long)(p - log) : -1;
+    free(log);
+    return at;
+}
+
+static void
+body_ring(ctx_t *c)
+{
+    swb_msg_t m;
+    /* --state not-ready:training: the state in HELLO, the reason in a
+     * STATE right after WELCOME; --accept in HELLO. */
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_HELLO, swbt_ms(5000), &m));
+    char st[32];
+    snprintf(st, sizeof st, "%s", m.u.hello.state ? m.u.hello.state : "-");
+    bool accept = m.u.hello.accept;
+    bool voice = swb_strs_has(&m.u.hello.channels, "voice.inbound");
+    swb_msg_clear(&m);
+    ASSERT_STR_EQ(st, "not-ready");
+    ASSERT_TRUE(accept);
+    ASSERT_TRUE(voice);
+    swbt_fb_welcome(&c->b);
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_STATE, swbt_ms(2000), &m));
+    snprintf(st, sizeof st, "%s/%s", m.u.state.state,
+             m.u.state.reason ? m.u.state.reason : "-");
+    swb_msg_clear(&m);
+    ASSERT_STR_EQ(st, "not-ready/training");
+
+    /* A ringing voice offer is accepted before its handler runs. */
+    swbt_fb_offer_ex(&c->b, 5, 21, "voice.inbound", "ok call", 7, 15000);
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_ACCEPT, swbt_ms(3000), &m));
+    ASSERT_INT_EQ(m.u.lease.id, 5);
+    ASSERT_INT_EQ(m.u.lease.lease, 21);
+    swb_msg_clear(&m);
+    swbt_fb_lease(&c->b, SWB_MSG_ACK, 5, 21);
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(5000), &m));
+    ASSERT_INT_EQ(m.u.done.id, 5);
+    ASSERT_INT_EQ(m.u.done.lease, 21);
+    swb_msg_clear(&m);
+    swbt_fb_lease(&c->b, SWB_MSG_ACK, 5, 21);
+    long acc = log_at(c, "event=accept task=5");
+    long start = log_at(c, "event=start task=5");
+    ASSERT_TRUE(acc >= 0 && start >= 0);
+    ASSERT_TRUE(acc < start);
+    /* ACCEPT is not re-sent once ACKed. */
+    ASSERT_TRUE(!swbt_fb_expect(&c->b, SWB_MSG_ACCEPT, 3 * HB, &m));
+
+    /* An offer that rang out before the ACCEPT arrived: the broker says
+     * the lease is stale and the handler is stopped, with no answer. */
+    pid_t sh = 0, sl = 0;
+    swbt_fb_offer_ex(&c->b, 6, 22, "voice.inbound", "sleep", 5, 15000);
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_ACCEPT, swbt_ms(3000), &m));
+    swb_msg_clear(&m);
+    ASSERT_TRUE(wait_pids(c, 6, &sh, &sl));
+    swbt_fb_error(&c->b, 6, "stale_lease", "lease", "offer rang out");
+    int64_t end = swbt_now_ms() + swbt_ms(3000);
+    while (swbt_now_ms() < end && !(proc_gone(sh) && proc_gone(sl)))
+        swbt_fb_idle(&c->b, 50);
+    ASSERT_TRUE(proc_gone(sh) && proc_gone(sl));
+    ASSERT_TRUE(!swbt_fb_expect(&c->b, SWB_MSG_ACCEPT, 2 * HB, &m));
+
+    /* A STATE from the broker is logged and remembered: the next HELLO
+     * says it, and its reason follows the WELCOME. */
+    swbt_fb_state(&c->b, "not-ready", "missed-offers");
+    ASSERT_TRUE(wait_log(c, "event=state state=not-ready "
+                         "reason=missed-offers by=broker", swbt_ms(3000)));
+    swbt_fb_state(&c->b, "break", NULL);
+    ASSERT_TRUE(wait_log(c, "event=state state=break reason=- by=broker",
+                         swbt_ms(3000)));
+    swbt_fb_state(&c->b, "not-ready", "missed-offers");
+    swbt_fb_idle(&c->b, 200);
+    swbt_fb_error(&c->b, 0, "protocol", NULL,
+                  "unknown session, say hello first");
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_HELLO, swbt_ms(2000), &m));
+    snprintf(st, sizeof st, "%s", m.u.hello.state ? m.u.hello.state : "-");
+    swb_msg_clear(&m);
+    ASSERT_STR_EQ(st, "not-ready");
+    swbt_fb_welcome(&c->b);
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_STATE, swbt_ms(2000), &m));
+    snprintf(st, sizeof st, "%s/%s", m.u.state.state,
+             m.u.state.reason ? m.u.state.reason : "-");
+    swb_msg_clear(&m);
+    ASSERT_STR_EQ(st, "not-ready/missed-offers");
+
+    /* An offer that does not ring is not accepted, just run. */
+    swbt_fb_offer_str(&c->b, 7, 23, "ok");
+    ASSERT_TRUE(swbt_fb_expect(&c->b, SWB_MSG_DONE, swbt_ms(5000), &m));
+    ASSERT_INT_EQ(m.u.done.id, 7);
+    swb_msg_clear(&m);
+    swbt_fb_lease(&c->b, SWB_MSG_ACK, 7, 23);
+    ASSERT_TRUE(log_at(c, "event=accept task=7") < 0);
+    stop_worker(c);
+}
+
+static void
+test_ringing_offer_accepted_and_state(void)
+{
+    static const char *const extra[] = {
+        "--channels", "voice.inbound,email", "--state", "not-ready:training",
+        "--accept", NULL};
+    ctx_t c;
+    if (ctx_setup_ex(&c, "wring", "5", extra))
+        body_ring(&c);
+    else
+        swbt_failed++;
+    ctx_teardown(&c);
+}
+
+static void
+test_state_and_mode_arguments(void)
+{
+    char cmd[1400], *out = NULL;
+    const char *bin = swbt_bin("switchboard-worker");
+    snprintf(cmd, sizeof cmd, "'%s' --site s --channels email --exec cat "
+             "--console 2>&1", bin);
+    ASSERT_INT_EQ(swbt_run(cmd, &out), 2);
+    ASSERT_STR_CONTAINS(out, "--console and --exec");
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' --site s --channels email 2>&1", bin);
+    ASSERT_INT_EQ(swbt_run(cmd, &out), 2);
+    ASSERT_STR_CONTAINS(out, "--exec CMD or --console is required");
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' --site s --channels email --exec cat "
+             "--state lunch 2>&1", bin);
+    ASSERT_INT_EQ(swbt_run(cmd, &out), 2);
+    ASSERT_STR_CONTAINS(out, "--state: \"lunch\" is not a state");
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' --site s --channels email --exec cat "
+             "--state ready:now 2>&1", bin);
+    ASSERT_INT_EQ(swbt_run(cmd, &out), 2);
+    ASSERT_STR_CONTAINS(out, "--state: ready takes no reason");
+    free(out);
+}
+
 int
 main(void)
 {
@@ -776,6 +766,8 @@ main(void)
     SWB_RUN(test_sigterm_releases_after_grace);
     SWB_RUN(test_rehello_with_holding);
     SWB_RUN(test_refused_hello_exits_3);
+    SWB_RUN(test_ringing_offer_accepted_and_state);
+    SWB_RUN(test_state_and_mode_arguments);
     zsys_shutdown();
     return SWB_TEST_EXIT();
 }

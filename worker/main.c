@@ -4,10 +4,10 @@
  *
  * This file only turns the command line (PRODUCT.md section 6a; the option
  * names are a contract) into a worker profile, connects the session
- * (swb_worker.c) and hands over to the poll loop (runner.c), which runs
- * one `--exec CMD` handler per task (handler.c). Bad arguments exit 2 with
- * a message naming the option and the value. `--console` (the interactive
- * agent console) is not in this version.
+ * (swb_worker.c) and hands over to one of the two modes: the poll loop of
+ * `--exec CMD` (runner.c), which runs one handler per task (handler.c),
+ * or the interactive agent console of `--console` (console.c). Bad
+ * arguments exit 2 with a message naming the option and the value.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -19,6 +19,7 @@
 
 #include <czmq.h>
 
+#include "console.h"
 #include "runner.h"
 #include "swb_domain.h"
 #include "swb_worker.h"
@@ -40,7 +41,9 @@ typedef struct options {
     const char *capacity;
     const char *exec;
     const char *grace;
+    const char *state; /* --state STATE[:REASON] */
     bool console;
+    bool accept;
 } options_t;
 
 static void
@@ -48,13 +51,22 @@ usage(FILE *f)
 {
     fprintf(f,
         "usage: " PROG " --site ID --channels LIST --exec CMD [options]\n"
+        "       " PROG " --site ID --channels LIST --console [options]\n"
         "\n"
-        "Connects to a Switchboard broker and runs CMD for every task it\n"
-        "is offered: the task as one JSON object on stdin, SWB_TASK_ID,\n"
-        "SWB_CHANNEL and SWB_ATTEMPT in the environment. Exit 0 completes\n"
-        "the task with the handler's stdout (at most 1 MiB) as the result,\n"
-        "exit 75 asks for a retry, any other exit fails the attempt with\n"
-        "the tail of stderr as the reason.\n"
+        "Connects to a Switchboard broker as one agent.\n"
+        "\n"
+        "With --exec it runs CMD for every task it is offered (ringing\n"
+        "offers are accepted at once): the task as one JSON object on\n"
+        "stdin, SWB_TASK_ID, SWB_CHANNEL and SWB_ATTEMPT in the\n"
+        "environment. Exit 0 completes the task with the handler's stdout\n"
+        "(at most 1 MiB) as the result, exit 75 asks for a retry, any\n"
+        "other exit fails the attempt with the tail of stderr as the\n"
+        "reason.\n"
+        "\n"
+        "With --console a person works the tasks: it shows the agent\n"
+        "state and the offers, and takes commands (ready, not-ready,\n"
+        "break, accept, reject, done, fail, release, list, help, quit)\n"
+        "one per line on stdin.\n"
         "\n"
         "  --broker EP        broker worker endpoint (default " DEFAULT_BROKER
         ")\n"
@@ -69,6 +81,12 @@ usage(FILE *f)
         "  --capacity CH=N    tasks at once per channel (email=3,form=2;\n"
         "                     default 1 each; voice is always 1)\n"
         "  --exec CMD         handler command, run with /bin/sh -c\n"
+        "  --console          the interactive agent console\n"
+        "  --accept           non-voice offers ring too and wait for an\n"
+        "                     accept (voice offers always do)\n"
+        "  --state S[:REASON] initial agent state: ready (default),\n"
+        "                     not-ready or break, with a reason code\n"
+        "                     (not-ready:training)\n"
         "  --grace SECONDS    on SIGTERM/SIGINT, time running handlers get\n"
         "                     before they are killed and their tasks\n"
         "                     released (default 30)\n"
@@ -171,6 +189,31 @@ parse_grace(const char *text)
     return ms;
 }
 
+/* --state STATE[:REASON]: STATE is ready, not-ready or break; the reason
+ * code is 1..SWB_MAX_NAME printable bytes (not for ready). Fills state
+ * (a static name) and reason (a copy in reason_buf, "" = none). */
+static void
+parse_state(const char *text, const char **state, char *reason_buf,
+            size_t reason_len)
+{
+    const char *colon = strchr(text, ':');
+    size_t n = colon ? (size_t)(colon - text) : strlen(text);
+    char name[32];
+    snprintf(name, sizeof name, "%.*s", (int)(n < 31 ? n : 31), text);
+    int st = n < 31 ? swb_agent_state_parse(name) : -1;
+    if (st != SWB_AG_READY && st != SWB_AG_NOT_READY && st != SWB_AG_BREAK)
+        die_usage("--state: \"%s\" is not a state an agent can start in; "
+                  "use ready, not-ready[:REASON] or break[:REASON]", text);
+    *state = swb_agent_state_name(st);
+    reason_buf[0] = 0;
+    if (!colon)
+        return;
+    if (st == SWB_AG_READY)
+        die_usage("--state: ready takes no reason (\"%s\")", text);
+    check_name("--state", colon + 1);
+    snprintf(reason_buf, reason_len, "%s", colon + 1);
+}
+
 static void
 default_agent(char *buf, size_t n)
 {
@@ -188,7 +231,7 @@ static void
 parse_args(int argc, char **argv, options_t *o)
 {
     enum { O_SPEAKS = 256, O_WRITES, O_SKILLS, O_SPONSORS, O_CAPACITY,
-           O_GRACE, O_CONSOLE };
+           O_GRACE, O_CONSOLE, O_ACCEPT, O_STATE };
     static const struct option longopts[] = {
         {"broker", required_argument, NULL, 'b'},
         {"site", required_argument, NULL, 's'},
@@ -202,6 +245,8 @@ parse_args(int argc, char **argv, options_t *o)
         {"exec", required_argument, NULL, 'e'},
         {"grace", required_argument, NULL, O_GRACE},
         {"console", no_argument, NULL, O_CONSOLE},
+        {"accept", no_argument, NULL, O_ACCEPT},
+        {"state", required_argument, NULL, O_STATE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -223,6 +268,8 @@ parse_args(int argc, char **argv, options_t *o)
         case 'e': o->exec = optarg; break;
         case O_GRACE: o->grace = optarg; break;
         case O_CONSOLE: o->console = true; break;
+        case O_ACCEPT: o->accept = true; break;
+        case O_STATE: o->state = optarg; break;
         case 'h': usage(stdout); exit(0);
         case ':':
             die_usage("%s needs a value (see --help)", argv[optind - 1]);
@@ -232,26 +279,27 @@ parse_args(int argc, char **argv, options_t *o)
     }
     if (optind < argc)
         die_usage("unexpected argument \"%s\" (see --help)", argv[optind]);
-    if (o->console)
-        die_usage("--console: the agent console is not available in this "
-                  "version; use --exec CMD");
+    if (o->console && o->exec)
+        die_usage("--console and --exec cannot be used together: the "
+                  "console is for a person, --exec for a program");
     if (!o->site)
         die_usage("--site is required (see --help)");
     if (!o->channels)
         die_usage("--channels is required; valid channels: %s",
                   swb_channel_list());
-    if (!o->exec)
-        die_usage("--exec is required (see --help)");
-    if (!*o->exec)
+    if (!o->exec && !o->console)
+        die_usage("--exec CMD or --console is required (see --help)");
+    if (o->exec && !*o->exec)
         die_usage("--exec: the command is empty");
     if (!*o->broker)
         die_usage("--broker: the endpoint is empty");
 }
 
-/* Builds the HELLO profile from the options; exits 2 on bad input. */
+/* Builds the HELLO profile from the options; exits 2 on bad input. The
+ * --state reason goes to reason_buf (HELLO has no field for it). */
 static void
 build_profile(const options_t *o, swb_m_hello_t *p, char *agent_buf,
-              size_t agent_len)
+              size_t agent_len, char *reason_buf, size_t reason_len)
 {
     char why[256];
     memset(p, 0, sizeof *p);
@@ -281,6 +329,14 @@ build_profile(const options_t *o, swb_m_hello_t *p, char *agent_buf,
             check_name("--sponsors", p->sponsors.v[i]);
     }
     parse_capacity(o->capacity, &p->channels, &p->capacity);
+    p->accept = o->accept;
+    reason_buf[0] = 0;
+    if (o->state) {
+        const char *st;
+        parse_state(o->state, &st, reason_buf, reason_len);
+        if (strcmp(st, "ready") != 0)
+            p->state = (char *)st; /* static; NULL = ready */
+    }
 
     /* Last check: the broker's decoder would accept this HELLO. */
     swb_msg_t m, back;
@@ -319,16 +375,19 @@ main(int argc, char **argv)
     options_t o;
     swb_m_hello_t profile;
     char agent[SWB_MAX_NAME + 1];
+    char reason[SWB_MAX_NAME + 1];
     ensure_std_fds();
     parse_args(argc, argv, &o);
-    build_profile(&o, &profile, agent, sizeof agent);
+    build_profile(&o, &profile, agent, sizeof agent, reason, sizeof reason);
     uint64_t grace = o.grace ? parse_grace(o.grace) : DEFAULT_GRACE_MS;
+    const char *state = profile.state ? profile.state : "ready";
 
-    zsys_handler_set(NULL); /* our own SIGINT/SIGTERM handling (runner.c) */
+    zsys_handler_set(NULL); /* our own SIGINT/SIGTERM handling (wsignal.c) */
     swb_worker_t *w = NULL;
     swb_err_t rc = swb_worker_new(o.broker, &profile, &w);
-    profile.site = NULL; /* borrowed from argv / the stack */
+    profile.site = NULL; /* borrowed from argv / the stack / static */
     profile.agent = NULL;
+    profile.state = NULL;
     swb_codec_free(swb_msg_schema(SWB_MSG_HELLO), &profile);
     if (rc == SWB_EINVAL)
         die_usage("--broker: cannot connect to \"%s\" (expected e.g. "
@@ -338,8 +397,18 @@ main(int argc, char **argv)
                 swb_strerror(rc));
         return 1;
     }
-    swbw_opts_t ro = {o.exec, o.broker, grace, LINGER_MS};
-    int code = swbw_run(&w, &ro);
+    if (reason[0] && swb_worker_set_state(w, state, reason) != SWB_OK) {
+        swb_worker_destroy(&w, 0);
+        die_usage("--state: invalid reason code \"%s\"", reason);
+    }
+    int code;
+    if (o.console) {
+        swbw_console_opts_t co = {o.broker, o.site, agent, LINGER_MS};
+        code = swbw_console(&w, &co, STDIN_FILENO, stdout);
+    } else {
+        swbw_opts_t ro = {o.exec, o.broker, grace, LINGER_MS};
+        code = swbw_run(&w, &ro);
+    }
     zsys_shutdown();
     return code;
 }

@@ -3,9 +3,11 @@
  * (see runner.h).
  *
  * Owns the session (swb_worker_t) and the running handlers (swbw_job_t,
- * handler.c). Signals only write their number into a self-pipe; all the
- * work happens in the loop. SIGCHLD just wakes the loop: handlers are
- * reaped with waitpid(WNOHANG) in swbw_job_pump.
+ * handler.c). A ringing offer is accepted at once (a bot answers), then
+ * run like any other; a STATE the broker sends is logged. Signals only
+ * write their number into a self-pipe (wsignal.c); all the work happens
+ * in the loop. SIGCHLD just wakes the loop: handlers are reaped with
+ * waitpid(WNOHANG) in swbw_job_pump.
  *
  * Not here: option parsing (main.c), the child side (handler.c), the
  * protocol (swb_worker.c).
@@ -13,7 +15,6 @@
 #include "runner.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "handler.h"
 #include "swb_domain.h"
 #include "wlog.h"
+#include "wsignal.h"
 
 #define RUN_TICK_MS 100
 
@@ -41,54 +43,9 @@ typedef struct runner {
     uint64_t stop_at; /* mono ms: end of the grace */
     bool grace_over;
     bool connected;
+    int sigfd; /* wsignal.c's self-pipe */
     int rc;
 } runner_t;
-
-/* The one piece of process-wide state: a signal handler can reach
- * nothing else. Written by the handler, read by the loop. */
-static int run_sigpipe[2] = {-1, -1};
-
-static void
-run_on_signal(int sig)
-{
-    int saved = errno;
-    unsigned char b = (unsigned char)sig;
-    ssize_t r = write(run_sigpipe[1], &b, 1);
-    (void)r; /* pipe full: a wake-up is already pending */
-    errno = saved;
-}
-
-static int
-run_signals_install(void)
-{
-    if (pipe2(run_sigpipe, O_CLOEXEC | O_NONBLOCK) != 0)
-        return -1;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = run_on_signal;
-    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL) ||
-        sigaction(SIGCHLD, &sa, NULL))
-        return -1;
-    sa.sa_handler = SIG_IGN;
-    sa.sa_flags = 0;
-    return sigaction(SIGPIPE, &sa, NULL);
-}
-
-static void
-run_signals_remove(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    (void)sigaction(SIGCHLD, &sa, NULL);
-    for (int i = 0; i < 2; i++)
-        if (run_sigpipe[i] >= 0)
-            close(run_sigpipe[i]);
-    run_sigpipe[0] = run_sigpipe[1] = -1;
-}
 
 /* ---- jobs --------------------------------------------------------------- */
 
@@ -211,18 +168,48 @@ run_revoke(runner_t *r, uint64_t id, uint64_t now)
     swbw_job_kill(j, now);
 }
 
+/* A ringing offer: a bot answers at once. False when it is gone. */
+static bool
+run_accept(runner_t *r, swb_task_t **t, uint64_t ring)
+{
+    unsigned long long id = (unsigned long long)(*t)->id;
+    swb_err_t rc = swb_worker_accept(r->w, *t);
+    if (rc) {
+        swbw_log("warn", "accept_failed", "task=%llu error=%s", id,
+                 swb_err_name(rc));
+        if (rc != SWB_ESTALE) /* out of memory: try to hand it back */
+            (void)swb_worker_release(r->w, t);
+        swb_worker_task_free(t);
+        return false;
+    }
+    swbw_log("info", "accept", "task=%llu ring_ms=%llu", id,
+             (unsigned long long)ring);
+    return true;
+}
+
 static void
-run_offer(runner_t *r, swb_task_t *t)
+run_offer(runner_t *r, swb_task_t *t, uint64_t ring)
 {
     if (!r->stopping) {
-        run_start(r, t);
+        if (!ring || run_accept(r, &t, ring))
+            run_start(r, t);
         return;
     }
     unsigned long long id = (unsigned long long)t->id;
-    swb_err_t rc = swb_worker_release(r->w, &t);
+    swb_err_t rc = ring ? swb_worker_reject(r->w, &t, "shutting down")
+                        : swb_worker_release(r->w, &t);
     swb_worker_task_free(&t);
-    swbw_log("info", "release", "task=%llu why=shutting_down%s", id,
-             rc ? " error=stale" : "");
+    swbw_log("info", ring ? "reject" : "release",
+             "task=%llu why=shutting_down%s", id, rc ? " error=stale" : "");
+}
+
+/* The broker changed the agent state (missed offers, wrap-up, ...). */
+static void
+run_state(const swb_wevent_t *ev)
+{
+    char q[2 * SWB_MAX_NAME + 8];
+    swbw_log("info", "state", "state=%s reason=%s by=broker", ev->state,
+             swbw_log_quote(q, sizeof q, ev->reason ? ev->reason : "-"));
 }
 
 /* Drains the session's events; false on a fatal session error. */
@@ -230,9 +217,8 @@ static bool
 run_session(runner_t *r, uint64_t now)
 {
     for (;;) {
-        swb_task_t *offer = NULL;
-        uint64_t revoked = 0;
-        swb_err_t rc = swb_worker_poll(r->w, 0, &offer, &revoked);
+        swb_wevent_t ev;
+        swb_err_t rc = swb_worker_next(r->w, 0, &ev);
         if (rc == SWB_ETIMEOUT)
             break;
         if (rc) {
@@ -244,10 +230,12 @@ run_session(runner_t *r, uint64_t now)
             r->rc = 3;
             return false;
         }
-        if (offer)
-            run_offer(r, offer);
-        else if (revoked)
-            run_revoke(r, revoked, now);
+        if (ev.type == SWB_WEV_OFFER)
+            run_offer(r, ev.task, ev.ring);
+        else if (ev.type == SWB_WEV_REVOKE)
+            run_revoke(r, ev.id, now);
+        else if (ev.type == SWB_WEV_STATE)
+            run_state(&ev);
     }
     bool up = swb_worker_connected(r->w);
     if (up != r->connected) {
@@ -271,10 +259,10 @@ run_session(runner_t *r, uint64_t now)
 static void
 run_signals_read(runner_t *r, uint64_t now)
 {
-    unsigned char buf[64];
-    ssize_t n;
-    while ((n = read(run_sigpipe[0], buf, sizeof buf)) > 0) {
-        for (ssize_t i = 0; i < n; i++) {
+    int buf[64];
+    size_t n;
+    while ((n = swbw_sig_take(buf, 64)) > 0) {
+        for (size_t i = 0; i < n; i++) {
             if (buf[i] != SIGTERM && buf[i] != SIGINT)
                 continue; /* SIGCHLD: the pump reaps */
             if (!r->stopping) {
@@ -336,7 +324,7 @@ run_loop(runner_t *r)
         void *zs = swb_worker_zsock(r->w);
         if (zs)
             r->items[n++] = (zmq_pollitem_t){zs, 0, ZMQ_POLLIN, 0};
-        r->items[n++] = (zmq_pollitem_t){NULL, run_sigpipe[0], ZMQ_POLLIN, 0};
+        r->items[n++] = (zmq_pollitem_t){NULL, r->sigfd, ZMQ_POLLIN, 0};
         for (size_t i = 0; i < r->njobs; i++)
             n += swbw_job_pollfds(r->jobs[i], r->items + n);
         if (zmq_poll(r->items, (int)n, RUN_TICK_MS) < 0 && zmq_errno() != EINTR)
@@ -364,7 +352,8 @@ swbw_run(swb_worker_t **w, const swbw_opts_t *o)
     r.w = *w;
     r.o = o;
     *w = NULL;
-    if (run_signals_install() != 0) {
+    r.sigfd = swbw_sig_install();
+    if (r.sigfd < 0) {
         swbw_log("error", "signals", "error=%s", strerror(errno));
         swb_worker_destroy(&r.w, 0);
         return 1;
@@ -382,7 +371,7 @@ swbw_run(swb_worker_t **w, const swbw_opts_t *o)
     swbw_log("info", "bye", "held=%zu unacked=%zu", swb_worker_held(r.w),
              swb_worker_unacked(r.w));
     swb_worker_destroy(&r.w, r.rc == 3 ? 0 : o->linger_ms);
-    run_signals_remove();
+    swbw_sig_remove();
     swbw_log("info", "stopped", "exit=%d", r.rc);
     return r.rc;
 }

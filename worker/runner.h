@@ -4,12 +4,15 @@
  * One zmq_poll over the worker socket, a signal self-pipe and every
  * running handler's pipes (timeout 100 ms). Each pass services the pipes,
  * reaps handlers, turns finished ones into DONE / FAIL, and drains the
- * session (swb_worker_poll(w, 0, ...)) for offers and revokes.
+ * session (swb_worker_next(w, 0, ...)) for offers (a ringing one is
+ * accepted at once), revokes and agent states the broker sets (logged as
+ * event=state).
  *
- * SIGTERM / SIGINT start a drain: new offers are released at once,
- * running handlers get the grace period, then the rest are killed and
- * their tasks released; the worker is destroyed (RELEASE + BYE) and the
- * loop returns. A second signal ends the grace at once.
+ * SIGTERM / SIGINT start a drain: new offers are released (ringing ones
+ * rejected) at once, running handlers get the grace period, then the
+ * rest are killed and their tasks released; the worker is destroyed
+ * (RELEASE + BYE) and the loop returns. A second signal ends the grace
+ * at once.
  */
 #ifndef SWBW_RUNNER_H
 #define SWBW_RUNNER_H

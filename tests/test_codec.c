@@ -1682,7 +1682,7 @@ test_parse_durations(void)
     }
     static const char *const bad[] = {
         "", "s", "ms", "abc", "-5", "+5", "5x", "5 s", "5 ", "5sec", "5M",
-        "inf", "1e20d", "15mm"};
+        "inf", "1e20d", "15mm", "nan", "0x10", "1e3", " 5", "1.", ".5"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t ms = 12345;
         swb_err_t rc = swb_parse_duration_ms(bad[i], &ms);
@@ -1725,6 +1725,7 @@ test_parse_times(void)
         "2026-11-23T09:00:00+0100",  /* offset without colon */
         "2026-11-23T09:00:00+01",    /* offset without minutes */
         "2026-11-23T09:00:00X",      /* bad zone */
+        "2026-02-30T09:00:00Z",      /* no such day */
         "2026-11-23T09:00:00Zjunk",  /* trailing */
         "2026-11-23T25:00:00Z",      /* hour 25 */
         "2026-11-23T09:00:00+24:00", /* offset out of range */

@@ -637,22 +637,29 @@ swb_codec_encode(const swb_schema_t *schema, const void *obj, void **out,
 }
 
 swb_err_t
-swb_codec_decode(const swb_schema_t *schema, const void *buf, size_t len,
-                 void *obj, swb_decode_err_t *err)
+swb_codec_unpack_frame(const void *buf, size_t len, msgpack_unpacked *up,
+                       swb_decode_err_t *err)
 {
+    size_t off = 0;
+    msgpack_unpacked_init(up);
     swb_err_t rc = swb_codec_check(buf, len, err);
     if (rc)
         return rc;
-    msgpack_unpacked up;
-    size_t off = 0;
-    msgpack_unpacked_init(&up);
-    if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        off != len) {
-        msgpack_unpacked_destroy(&up);
+    if (msgpack_unpack_next(up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        off != len)
         return codec_fail(err, SWB_EDECODE, "", "msgpack-c could not unpack"
                           " the frame");
-    }
-    rc = swb_codec_unpack(&up.data, schema, obj, "", err);
+    return SWB_OK;
+}
+
+swb_err_t
+swb_codec_decode(const swb_schema_t *schema, const void *buf, size_t len,
+                 void *obj, swb_decode_err_t *err)
+{
+    msgpack_unpacked up;
+    swb_err_t rc = swb_codec_unpack_frame(buf, len, &up, err);
+    if (!rc)
+        rc = swb_codec_unpack(&up.data, schema, obj, "", err);
     msgpack_unpacked_destroy(&up);
     return rc;
 }

@@ -113,6 +113,15 @@ typedef struct swb_decode_err {
  */
 swb_err_t swb_codec_check(const void *buf, size_t len, swb_decode_err_t *err);
 
+/*
+ * swb_codec_check, then msgpack-c's unpack of the one object in buf into
+ * *up, which this initialises: the caller always calls
+ * msgpack_unpacked_destroy(up), also after an error. Objects in *up point
+ * into buf. Errors: those of swb_codec_check, SWB_EDECODE.
+ */
+swb_err_t swb_codec_unpack_frame(const void *buf, size_t len,
+                                 msgpack_unpacked *up, swb_decode_err_t *err);
+
 /* Packs the struct at `obj` as a map per `schema`. */
 void swb_codec_pack(msgpack_packer *pk, const swb_schema_t *schema,
                     const void *obj);

@@ -217,12 +217,24 @@ swb_parse_strs(const char *text, swb_strs_t *out, char *why, size_t why_len)
 swb_err_t
 swb_parse_duration_ms(const char *text, uint64_t *ms)
 {
-    if (!text || !*text || *text == '-' || *text == '+')
+    /* strictly DIGITS[.DIGITS][unit]: no signs, spaces, hex, exponents,
+     * nan or inf, which strtod would take */
+    const char *p = text;
+    if (!p || *p < '0' || *p > '9')
         return SWB_EINVAL;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return SWB_EINVAL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
     char *end;
     errno = 0;
     double v = strtod(text, &end);
-    if (errno || end == text || v < 0)
+    if (errno || end != p || v < 0)
         return SWB_EINVAL;
     double mult;
     if (!*end || strcmp(end, "s") == 0)
@@ -271,8 +283,11 @@ swb_parse_when_ms(const char *text, uint64_t now_ms, uint64_t *ms)
     } else if (*rest) {
         return SWB_EINVAL;
     }
+    struct tm want = tm;
     time_t t = timegm(&tm);
-    if (t == (time_t)-1 || t - off < 0)
+    /* timegm rolls impossible dates over (Feb 30 -> Mar 2): refuse them */
+    if (t == (time_t)-1 || t - off < 0 || tm.tm_mday != want.tm_mday ||
+        tm.tm_mon != want.tm_mon || tm.tm_hour != want.tm_hour)
         return SWB_EINVAL;
     *ms = (uint64_t)(t - off) * 1000u;
     return SWB_OK;

@@ -298,18 +298,10 @@ swb_msg_decode(const void *buf, size_t len, swb_msg_t *m,
                swb_decode_err_t *err)
 {
     memset(m, 0, sizeof *m);
-    swb_err_t rc = swb_codec_check(buf, len, err);
-    if (rc)
-        return rc;
     msgpack_unpacked up;
-    size_t off = 0;
-    msgpack_unpacked_init(&up);
-    if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        off != len) {
-        msgpack_unpacked_destroy(&up);
-        return msg_fail(err, SWB_EDECODE, "", "msgpack-c could not unpack "
-                        "the frame");
-    }
+    swb_err_t rc = swb_codec_unpack_frame(buf, len, &up, err);
+    if (rc)
+        goto out;
     const msgpack_object *o = &up.data;
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3) {
         rc = msg_fail(err, SWB_EDECODE, "", "a message must be an array "

@@ -34,6 +34,6 @@ step "tests (ASan + UBSan)"
 
 if [[ -x tests/fuzz/run.sh ]]; then
     step "fuzz smoke (${SWB_FUZZ_SECONDS:-30} s)"
-    tests/fuzz/run.sh build-ci/fuzz "${SWB_FUZZ_SECONDS:-30}"
+    tests/fuzz/run.sh "${SWB_FUZZ_SECONDS:-30}" build-ci/fuzz
 fi
 step "all tests passed"

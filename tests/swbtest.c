@@ -326,3 +326,14 @@ swbt_worker_start(const swbt_broker_t *b, const char *tmpdir,
     free(argv[0]);
     return pid;
 }
+
+swb_task_spec_t
+swbt_spec(const char *ch, const char *payload)
+{
+    swb_task_spec_t s;
+    memset(&s, 0, sizeof s);
+    s.channel = (char *)ch;
+    s.payload.data = (uint8_t *)payload;
+    s.payload.len = payload ? strlen(payload) : 0;
+    return s;
+}

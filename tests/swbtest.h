@@ -111,6 +111,14 @@ char *swbt_read_file(const char *path);
 
 #endif
 
+/* ---- tasks ---- */
+
+#include "swb_msg.h"
+
+/* A task spec for channel ch with a text payload (may be NULL). The
+ * strings are borrowed: do not swb_codec_free the result. */
+swb_task_spec_t swbt_spec(const char *ch, const char *payload);
+
 /* ---- real processes of a region ---- */
 
 typedef struct swbt_broker {

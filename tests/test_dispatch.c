@@ -11,18 +11,6 @@
 #include "swb_domain.h"
 #include "swbtest.h"
 
-/* A spec for channel ch with a text payload (borrowed strings). */
-static swb_task_spec_t
-spec_of(const char *ch, const char *payload)
-{
-    swb_task_spec_t s;
-    memset(&s, 0, sizeof s);
-    s.channel = (char *)ch;
-    s.payload.data = (uint8_t *)payload;
-    s.payload.len = payload ? strlen(payload) : 0;
-    return s;
-}
-
 /* Submits n tasks pipelined; ids[i] gets the id of task i (0 if not
  * acknowledged). Returns the number acknowledged. */
 static int
@@ -34,7 +22,7 @@ submit_many(swb_client_t *c, const char *ch, int n, uint64_t *ids)
     while (got < n) {
         while (sent < n && sent - got < 200) {
             snprintf(payload, sizeof payload, "job-%d", sent);
-            swb_task_spec_t s = spec_of(ch, payload);
+            swb_task_spec_t s = swbt_spec(ch, payload);
             if (swb_client_send_submit(c, &s, &reqs[sent]) != SWB_OK)
                 break;
             sent++;

@@ -16,17 +16,6 @@
 #include "swb_domain.h"
 #include "swbtest.h"
 
-static swb_task_spec_t
-spec_of(const char *ch, const char *payload)
-{
-    swb_task_spec_t s;
-    memset(&s, 0, sizeof s);
-    s.channel = (char *)ch;
-    s.payload.data = (uint8_t *)payload;
-    s.payload.len = payload ? strlen(payload) : 0;
-    return s;
-}
-
 /* Waits for a task to be final; returns its state name (static) or "". */
 static const char *
 final_state(swb_client_t *c, uint64_t id, int ms, uint64_t *attempt,
@@ -62,7 +51,7 @@ submitter(const char *ep, const char *acked)
         bool dup;
         char payload[32];
         snprintf(payload, sizeof payload, "p%d", n);
-        swb_task_spec_t s = spec_of("email", payload);
+        swb_task_spec_t s = swbt_spec("email", payload);
         for (int k = 0; k < 8; k++)
             swb_client_send_submit(c, &s, &req);
         for (int k = 0; k < 8; k++) {
@@ -163,7 +152,7 @@ test_kill9_worker_tasks_offered_again(void)
     ASSERT_INT_EQ(swb_client_new(b.client_ep, swbt_ms(5000), &c), SWB_OK);
     uint64_t ids[3];
     for (int i = 0; i < 3; i++) {
-        swb_task_spec_t s = spec_of("email", "hold me");
+        swb_task_spec_t s = swbt_spec("email", "hold me");
         ASSERT_INT_EQ(swb_client_submit(c, &s, &ids[i], NULL), SWB_OK);
     }
     /* all three running on the slow worker */
@@ -218,9 +207,9 @@ test_retry_then_dead_with_reason(void)
     swb_client_t *c;
     ASSERT_INT_EQ(swb_client_new(b.client_ep, swbt_ms(5000), &c), SWB_OK);
     uint64_t retried, dead;
-    swb_task_spec_t s = spec_of("email", "x");
+    swb_task_spec_t s = swbt_spec("email", "x");
     ASSERT_INT_EQ(swb_client_submit(c, &s, &retried, NULL), SWB_OK);
-    s = spec_of("form", "y");
+    s = swbt_spec("form", "y");
     s.max_attempts = 2;
     ASSERT_INT_EQ(swb_client_submit(c, &s, &dead, NULL), SWB_OK);
     uint64_t attempt = 0;
@@ -250,7 +239,7 @@ test_cancel_status_wait_across_restarts(void)
     swb_client_t *c;
     ASSERT_INT_EQ(swb_client_new(b.client_ep, swbt_ms(5000), &c), SWB_OK);
     uint64_t a, k, k2, k3;
-    swb_task_spec_t s = spec_of("research", "find the CFO of globex");
+    swb_task_spec_t s = swbt_spec("research", "find the CFO of globex");
     ASSERT_INT_EQ(swb_client_submit(c, &s, &a, NULL), SWB_OK);
     s.key = "order-1";
     s.sponsor = "acme";
@@ -316,7 +305,7 @@ test_full_store_refuses_and_keeps_acked(void)
     int acked = 0;
     swb_err_t rc = SWB_OK;
     for (int i = 0; i < 100 && rc == SWB_OK; i++) {
-        swb_task_spec_t s = spec_of("data", big);
+        swb_task_spec_t s = swbt_spec("data", big);
         uint64_t id;
         rc = swb_client_submit(c, &s, &id, NULL);
         if (rc == SWB_OK)
@@ -415,15 +404,15 @@ test_malformed_frames_get_errors(void)
     ASSERT_INT_EQ(swb_client_new(b.client_ep, swbt_ms(5000), &c), SWB_OK);
     static char p[1500];
     memset(p, 'p', sizeof p - 1);
-    swb_task_spec_t s = spec_of("email", p);
+    swb_task_spec_t s = swbt_spec("email", p);
     uint64_t id;
     ASSERT_INT_EQ(swb_client_submit(c, &s, &id, NULL), SWB_ETOOBIG);
     ASSERT_STR_EQ(swb_client_last_field(c), "task.payload");
-    s = spec_of("fax", "x");
+    s = swbt_spec("fax", "x");
     ASSERT_INT_EQ(swb_client_submit(c, &s, &id, NULL), SWB_EINVAL);
     ASSERT_STR_CONTAINS(swb_client_last_error(c), "fax");
     /* and it goes on serving */
-    s = spec_of("email", "still here");
+    s = swbt_spec("email", "still here");
     ASSERT_INT_EQ(swb_client_submit(c, &s, &id, NULL), SWB_OK);
     ASSERT_INT_EQ(swbt_wait_exit(b.pid, 0), -1);
     swb_client_destroy(&c);

@@ -94,7 +94,8 @@ int cli_global_option(cli_ctx_t *ctx, int id, const char *opt,
 
 /*
  * Called for each of a command's own options: id from its table, opt the
- * option as typed ("--priority"), arg its value or NULL. Returns
+ * option as typed ("--priority"; valid only during the call), arg its
+ * value or NULL. Returns
  * CLI_CONTINUE or an exit code (after printing why).
  */
 typedef int (*cli_opt_fn)(void *state, int id, const char *opt,

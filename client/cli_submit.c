@@ -17,7 +17,7 @@ enum { OPT_WAIT = 256, OPT_TIMEOUT, OPT_BATCH };
 typedef struct submit_cmd {
     cli_spec_t spec;
     bool wait;
-    const char *timeout_opt; /* "--timeout" when given */
+    const char *timeout_opt; /* "--timeout" when given (static) */
     uint64_t timeout_ms;
     const char *batch;
 } submit_cmd_t;
@@ -31,7 +31,7 @@ submit_option(void *state, int id, const char *opt, const char *arg)
         sc->wait = true;
         return CLI_CONTINUE;
     case OPT_TIMEOUT:
-        sc->timeout_opt = opt;
+        sc->timeout_opt = "--timeout"; /* opt lives only during the call */
         return cli_opt_duration(opt, arg, &sc->timeout_ms);
     case OPT_BATCH:
         sc->batch = arg;

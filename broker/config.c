@@ -69,7 +69,7 @@ static const swb_option_t swb_options[] = {
     {"sponsor", true, set_sponsor, 0, 0, 0,
      "NAME[,countries=PH/PL,regions=R1/R2,certification=required,"
      "deadline=escalate,routing=best-skilled]  a sponsor (repeatable)"},
-    ON("ring-ms", ring_ms, 100, 600000, "MS  a voice offer rings (15000)"),
+    ON("ring-ms", ring_ms, 100, 600000, "MS  an offer rings before it moves on (15000)"),
     ON("missed-offers", missed_max, 1, 100,
        "N  missed offers in a row set an agent not-ready (2)"),
     ON("wrapup-ms", wrapup_ms, 0, 3600000, "MS  after-call work (0)"),

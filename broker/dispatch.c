@@ -286,9 +286,9 @@ due_fire(swb_broker_t *b, swb_btask_t *t)
                    t->state == SWB_ST_OFFERED;
     if (!waiting)
         return; /* being worked on: it may finish */
-    if (t->holder) /* still ringing */
-        revoke_offer(b, t);
     if (t->channel == SWB_CH_VOICE_INBOUND) {
+        if (t->holder) /* still ringing */
+            revoke_offer(b, t);
         swb_dispatch_unlease(b, t);
         swb_dispatch_forget(b, t);
         swb_btask_set_str(&t->rec.reason, "caller hung up after waiting "
@@ -308,6 +308,8 @@ due_fire(swb_broker_t *b, swb_btask_t *t)
                 (unsigned long long)t->rec.id);
         return;
     }
+    if (t->holder)
+        revoke_offer(b, t);
     swb_dispatch_unlease(b, t);
     swb_dispatch_forget(b, t);
     swb_btask_set_str(&t->rec.reason, "deadline passed before it was done");

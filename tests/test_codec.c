@@ -165,6 +165,7 @@ fill_spec(swb_task_spec_t *s, uint64_t v)
     s->key = xstrdup("order-42");
     set_bytes(&s->payload, payload_bytes, sizeof payload_bytes);
     s->max_attempts = 5;
+    s->routing = xstrdup("best-skilled");
 }
 
 static swb_task_spec_t *
@@ -272,6 +273,8 @@ fill_msg(swb_msg_t *m, swb_msg_type_t type)
         hold[1] = (swb_hold_t){3002, 42};
         h->holding.v = hold;
         h->holding.n = 2;
+        h->accept = true;
+        h->state = xstrdup("not-ready");
         break;
     }
     case SWB_MSG_WELCOME:
@@ -284,6 +287,7 @@ fill_msg(swb_msg_t *m, swb_msg_type_t type)
         break;
     case SWB_MSG_OFFER:
         m->u.offer.task = new_task(1006);
+        m->u.offer.ring = 15000;
         break;
     case SWB_MSG_DONE:
         m->u.done.id = 1007;
@@ -299,9 +303,43 @@ fill_msg(swb_msg_t *m, swb_msg_type_t type)
     case SWB_MSG_ACK:
     case SWB_MSG_RELEASE:
     case SWB_MSG_REVOKE:
+    case SWB_MSG_ACCEPT:
         m->u.lease.id = 1009;
         m->u.lease.lease = 45;
         break;
+    case SWB_MSG_REJECT:
+        m->u.fail.id = 1010;
+        m->u.fail.lease = 46;
+        m->u.fail.reason = xstrdup("wrong language");
+        m->u.fail.final = true;
+        break;
+    case SWB_MSG_STATE:
+    case SWB_MSG_AGENT_STATE:
+        m->u.state.req = 19;
+        m->u.state.agent = xstrdup("agent-7");
+        m->u.state.state = xstrdup("not-ready");
+        m->u.state.reason = xstrdup("lunch");
+        break;
+    case SWB_MSG_AGENTS:
+    case SWB_MSG_AGENT_LIST: {
+        swb_agent_info_t *v = xcalloc(2, sizeof *v);
+        for (int i = 0; i < 2; i++) {
+            v[i].agent = xstrdup(i ? "agent-8" : "agent-7");
+            v[i].site = xstrdup("mnl-1");
+            v[i].state = xstrdup("break");
+            v[i].reason = xstrdup("coffee");
+            v[i].since = 1795424000000u;
+            add_str(&v[i].channels, "email");
+            v[i].held = 2;
+            v[i].missed = 1;
+            v[i].connected = true;
+        }
+        m->u.agents.req = 20;
+        m->u.agents.site = xstrdup("mnl-1");
+        m->u.agents.agents.v = v;
+        m->u.agents.agents.n = 2;
+        break;
+    }
     case SWB_MSG_COUNT:
         break;
     }

@@ -132,6 +132,28 @@ off_at(int64_t s, int32_t *off)
 }
 
 /*
+ * Bisects (lo, hi] for the first second whose offset differs from lo's
+ * side: off0 is the offset on the low side when off0_low, else on the
+ * high side. *at gets that second. False if a probe failed.
+ */
+static bool
+change_at(int64_t lo, int64_t hi, int32_t off0, bool off0_low, int64_t *at)
+{
+    int32_t o;
+    while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (!off_at(mid, &o))
+            return false;
+        if ((o == off0) == off0_low)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *at = hi;
+    return true;
+}
+
+/*
  * The segment of constant offset around second t under the current TZ,
  * looking back_s back and fwd_s forward. False if the C library could
  * not convert a probed instant.
@@ -149,18 +171,9 @@ seg_scan(int64_t t, int64_t back_s, int64_t fwd_s, tz_seg_t *seg)
         int64_t b = a + TZ_STEP_S < t + fwd_s ? a + TZ_STEP_S : t + fwd_s;
         if (!off_at(b, &o))
             return false;
-        if (o != off0) { /* off(a) == off0 != off(b): bisect */
-            int64_t lo = a, hi = b;
-            while (hi - lo > 1) {
-                int64_t mid = lo + (hi - lo) / 2;
-                if (!off_at(mid, &o))
-                    return false;
-                if (o == off0)
-                    lo = mid;
-                else
-                    hi = mid;
-            }
-            seg->until_s = hi;
+        if (o != off0) { /* off(a) == off0 != off(b) */
+            if (!change_at(a, b, off0, true, &seg->until_s))
+                return false;
             break;
         }
         a = b;
@@ -171,18 +184,9 @@ seg_scan(int64_t t, int64_t back_s, int64_t fwd_s, tz_seg_t *seg)
         int64_t a = b - TZ_STEP_S > t - back_s ? b - TZ_STEP_S : t - back_s;
         if (!off_at(a, &o))
             return false;
-        if (o != off0) { /* off(a) != off0 == off(b): bisect */
-            int64_t lo = a, hi = b;
-            while (hi - lo > 1) {
-                int64_t mid = lo + (hi - lo) / 2;
-                if (!off_at(mid, &o))
-                    return false;
-                if (o == off0)
-                    hi = mid;
-                else
-                    lo = mid;
-            }
-            seg->from_s = hi;
+        if (o != off0) { /* off(a) != off0 == off(b) */
+            if (!change_at(a, b, off0, false, &seg->from_s))
+                return false;
             break;
         }
         b = a;

@@ -32,11 +32,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
+#include "store.h"
 
 #define BENCH_READY_MS (BENCH_CONNECT_MS + 5000)
 #define BENCH_EXIT_MS 10000 /* children's time to leave after stop */
@@ -532,14 +534,64 @@ typedef struct figure {
     int decimals;
 } figure_t;
 
-enum { FIG_SUBMIT, FIG_E2E, FIG_CPU_SUBMIT, FIG_CPU_E2E, FIG_COUNT };
+enum {
+    FIG_SUBMIT,
+    FIG_E2E,
+    FIG_CPU_SUBMIT,
+    FIG_CPU_E2E,
+    FIG_BASE,
+    FIG_RATIO,
+    FIG_COUNT
+};
 
 static const figure_t figures[FIG_COUNT] = {
     {"submit (durable)", "tasks/s", 0},
     {"end-to-end (durable)", "tasks/s", 0},
     {"broker CPU, submit", "us/task", 1},
     {"broker CPU, end-to-end", "us/task", 1},
+    {"baseline: 1 commit/task", "tasks/s", 0},
+    {"submit / baseline", "x", 1},
 };
+
+/*
+ * The baseline of the same run: what one synced LMDB commit per
+ * submitted task allows on this disk (PRODUCT.md 9), measured with the
+ * broker's own store module in this process. -1 when it cannot run.
+ */
+static double
+baseline_commits_per_s(const bench_t *b, uint64_t run)
+{
+    char dir[4200], why[256];
+    swb_store_t *st = NULL;
+    swb_store_batch_t *batch = swb_store_batch_new();
+    double rate = -1;
+    snprintf(dir, sizeof dir, "%s/baseline-%" PRIu64, b->root, run);
+    if (!batch || swb_store_open(dir, NULL, &st, why, sizeof why)) {
+        swb_store_batch_destroy(&batch);
+        return -1;
+    }
+    enum { N = 500 };
+    unsigned char key[8], val[120];
+    memset(val, 'x', sizeof val);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int i;
+    for (i = 0; i < N; i++) {
+        swb_store_batch_reset(batch);
+        swb_store_u64_key((uint64_t)i + 1, key);
+        if (swb_store_batch_put(batch, SWB_DB_TASKS, key, 8, val, sizeof val) ||
+            swb_store_commit(st, batch, why, sizeof why))
+            break;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) +
+                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (i == N && secs > 0)
+        rate = N / secs;
+    swb_store_batch_destroy(&batch);
+    swb_store_close(&st);
+    return rate;
+}
 
 static void
 print_table(const bench_opts_t *o, double fig[FIG_COUNT][99])
@@ -617,6 +669,10 @@ run_all(bench_t *b)
             stale += res[p].stale;
             redelivered += res[p].redelivered;
         }
+        fig[FIG_BASE][r] = baseline_commits_per_s(b, r + 1);
+        fig[FIG_RATIO][r] = fig[FIG_BASE][r] > 0
+                                ? fig[FIG_SUBMIT][r] / fig[FIG_BASE][r]
+                                : -1;
         fprintf(stderr, "run %" PRIu64 "/%" PRIu64 ": submit %.0f tasks/s "
                 "(%.1f us broker CPU/task), end-to-end %.0f tasks/s (%.1f us "
                 "broker CPU/task)\n", r + 1, o->runs, res[0].tasks_per_s,

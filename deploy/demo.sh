@@ -80,7 +80,7 @@ submit --channel data --sponsor initech --deadline 2h \
 submit --channel accounting --sponsor initech --country CO \
     --payload "reconcile October ledger"
 submit --channel database --sponsor initech --skill db-maintenance:2 \
-    --payload "rebuild the customer index"
+    --routing best-skilled --payload "rebuild the customer index"
 submit --channel email --sponsor globex --key demo-email-1 \
     --payload "Please cancel my subscription"
 dup=$("$cli" submit --channel email --sponsor globex --key demo-email-1 \
@@ -95,5 +95,8 @@ done
 echo
 echo "== the region's tasks"
 "$cli" list --limit 20
+echo
+echo "== the agents"
+"$cli" agents
 echo
 echo "logs are in demo-data/logs; stopping everything"

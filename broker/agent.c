@@ -51,6 +51,7 @@ swb_agent_set_state(swb_broker_t *b, swb_session_t *s, int state,
         ((!reason && !s->state_reason) ||
          (reason && s->state_reason && strcmp(reason, s->state_reason) == 0)))
         return;
+    swb_stats_agent_moved(b, s, state);
     s->state = state;
     swb_btask_set_str(&s->state_reason, reason);
     s->state_since = b->now_wall;
@@ -141,6 +142,17 @@ row_of_record(const void *key, size_t klen, const void *val, size_t vlen,
     return 0;
 }
 
+void
+swb_agent_rows_free(swb_agent_info_t **v, size_t n)
+{
+    if (!v || !*v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        swb_codec_free(&swb_agent_info_schema, &(*v)[i]);
+    free(*v);
+    *v = NULL;
+}
+
 static void
 reply_rows(swb_broker_t *b, const uint8_t *rid, size_t rid_len, uint64_t req,
            agent_rows_t *rows)
@@ -150,10 +162,36 @@ reply_rows(swb_broker_t *b, const uint8_t *rid, size_t rid_len, uint64_t req,
     m.u.agents.agents.v = rows->v;
     m.u.agents.agents.n = rows->n;
     swb_broker_send(b, SWB_SIDE_CLIENT, rid, rid_len, &m, req);
-    for (size_t i = 0; i < rows->n; i++)
-        swb_codec_free(&swb_agent_info_schema, &rows->v[i]);
-    free(rows->v);
+    swb_agent_rows_free(&rows->v, rows->n);
     zhashx_destroy(&rows->seen);
+}
+
+swb_err_t
+swb_agent_rows(swb_broker_t *b, const char *site, swb_agent_info_t **v,
+               size_t *n)
+{
+    agent_rows_t rows = {0};
+    *v = NULL;
+    *n = 0;
+    rows.site = site;
+    rows.seen = zhashx_new();
+    if (!rows.seen)
+        return SWB_ENOMEM;
+    for (swb_session_t *s = zhashx_first(b->sessions); s;
+         s = zhashx_next(b->sessions))
+        if ((!rows.site || strcmp(s->profile.site, rows.site) == 0) &&
+            rows.n < SWB_MAX_LIST)
+            row_of_session(&rows, s);
+    swb_err_t rc = swb_store_each(b->store, SWB_DB_AGENTS, row_of_record,
+                                  &rows);
+    zhashx_destroy(&rows.seen);
+    if (rc) {
+        swb_agent_rows_free(&rows.v, rows.n);
+        return rc;
+    }
+    *v = rows.v;
+    *n = rows.n;
+    return SWB_OK;
 }
 
 void
@@ -161,16 +199,11 @@ swb_agent_list(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
                swb_msg_t *m)
 {
     agent_rows_t rows = {0};
-    rows.site = m->u.agents.site;
-    rows.seen = zhashx_new();
-    if (!rows.seen)
+    if (swb_agent_rows(b, m->u.agents.site, &rows.v, &rows.n) != SWB_OK) {
+        swb_broker_error(b, SWB_SIDE_CLIENT, rid, rid_len, m->u.agents.req, 0,
+                         SWB_ESTORE, NULL, "the agents could not be read");
         return;
-    for (swb_session_t *s = zhashx_first(b->sessions); s;
-         s = zhashx_next(b->sessions))
-        if ((!rows.site || strcmp(s->profile.site, rows.site) == 0) &&
-            rows.n < SWB_MAX_LIST)
-            row_of_session(&rows, s);
-    swb_store_each(b->store, SWB_DB_AGENTS, row_of_record, &rows);
+    }
     reply_rows(b, rid, rid_len, m->u.agents.req, &rows);
 }
 

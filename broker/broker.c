@@ -9,7 +9,9 @@
  *   2. timers and dispatch (worker_api.c);
  *   3. one LMDB write transaction with every dirty record, synced;
  *   4. only then the outbox goes out, waiters are woken and finished
- *      tasks leave memory.
+ *      tasks leave memory;
+ *   5. HTTP requests are answered (http.c), reading the state as the
+ *      commit left it.
  * If the commit fails (disk full, I/O error) nothing of the pass is
  * acknowledged: client replies become errors, worker frames are dropped,
  * memory is reloaded from the store, and new work is refused until a
@@ -166,6 +168,7 @@ void
 swb_broker_set_state(swb_broker_t *b, swb_btask_t *t, int state)
 {
     bool was_final = swb_state_final(t->state);
+    swb_stats_task_moved(b, t, t->state, state);
     swb_btask_set_state(t, state, b->now_wall);
     swb_broker_touch(b, t);
     if (swb_state_final(state) && !was_final)
@@ -405,6 +408,7 @@ commit_pass(swb_broker_t *b)
             zhashx_purge(b->new_keys);
             swb_store_batch_reset(b->batch);
             b->meta_dirty = false;
+            swb_stats_unsaved(b->stats);
             reload(b);
             flush_outbox(b);
             return;
@@ -571,6 +575,11 @@ swb_broker_new(const swb_config_t *cfg, swb_broker_t **out, char *why,
         snprintf(why, why_len, "recovery failed: %s", swb_strerror(rc));
         goto fail;
     }
+    rc = swb_stats_open(b);
+    if (rc) {
+        snprintf(why, why_len, "statistics: %s", swb_strerror(rc));
+        goto fail;
+    }
     uint64_t max_msg = cfg->max_payload + 65536;
     rc = SWB_EINVAL;
     b->clients = bind_router(cfg->clients_ep, max_msg, why, why_len);
@@ -579,6 +588,11 @@ swb_broker_new(const swb_config_t *cfg, swb_broker_t **out, char *why,
     b->workers = bind_router(cfg->workers_ep, max_msg, why, why_len);
     if (!b->workers)
         goto fail;
+    if (strcmp(cfg->http, "off") != 0) {
+        rc = swb_http_new(b, cfg->http, &b->http, why, why_len);
+        if (rc)
+            goto fail;
+    }
     *out = b;
     return SWB_OK;
 fail:
@@ -589,16 +603,19 @@ fail:
 swb_err_t
 swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop)
 {
-    zmq_pollitem_t items[2] = {
+    /* the HTTP server's epoll set is a plain fd beside the sockets */
+    zmq_pollitem_t items[3] = {
         {zsock_resolve(b->clients), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(b->workers), 0, ZMQ_POLLIN, 0},
+        {NULL, b->http ? swb_http_fd(b->http) : -1, ZMQ_POLLIN, 0},
     };
+    int nitems = b->http ? 3 : 2;
     uint64_t last_timers = 0;
     swb_log(SWB_LOG_INFO, "broker", "started", "region=%s clients=%s "
-            "workers=%s data=%s", b->cfg->region, b->cfg->clients_ep,
-            b->cfg->workers_ep, b->cfg->data_dir);
+            "workers=%s http=%s data=%s", b->cfg->region, b->cfg->clients_ep,
+            b->cfg->workers_ep, b->cfg->http, b->cfg->data_dir);
     while (!*stop) {
-        int rc = zmq_poll(items, 2, 50);
+        int rc = zmq_poll(items, nitems, 50);
         if (rc < 0 && errno != EINTR) {
             swb_log(SWB_LOG_ERROR, "broker", "poll_failed", "errno=%d", errno);
             return SWB_ESYS;
@@ -625,7 +642,12 @@ swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop)
             last_timers = b->now;
         }
         swb_dispatch_run(b);
+        swb_retention_pass(b); /* bounded: removes old finished tasks */
+        swb_stats_tick(b);
         commit_pass(b);
+        /* HTTP requests read the state between passes, after the commit */
+        if (b->http)
+            swb_http_run(b->http);
     }
     swb_log(SWB_LOG_INFO, "broker", "stopping", "tasks_in_memory=%zu",
             zhashx_size(b->tasks));
@@ -638,7 +660,12 @@ swb_broker_destroy(swb_broker_t **bp)
     if (!bp || !*bp)
         return;
     swb_broker_t *b = *bp;
-    if (b->store && b->batch && (zlistx_size(b->dirty) || b->meta_dirty))
+    swb_http_destroy(&b->http);
+    if (b->stats && b->batch)
+        swb_stats_save(b->stats, b->batch, b->now_wall, true);
+    if (b->store && b->batch &&
+        (zlistx_size(b->dirty) || b->meta_dirty ||
+         swb_store_batch_count(b->batch)))
         commit_pass(b);
     zsock_destroy(&b->clients);
     zsock_destroy(&b->workers);
@@ -654,6 +681,7 @@ swb_broker_destroy(swb_broker_t **bp)
     zhashx_destroy(&b->sessions);
     swb_router_destroy(&b->router);
     zhashx_destroy(&b->tasks);
+    swb_stats_close(b);
     swb_tzcache_destroy(&b->tz);
     zhashx_destroy(&b->new_keys);
     swb_store_batch_destroy(&b->batch);

@@ -14,9 +14,10 @@ typedef struct swb_broker swb_broker_t;
 
 /*
  * Opens the store in cfg->data_dir (recovering every unfinished task),
- * binds the client and worker endpoints. cfg is borrowed and must outlive
- * the broker. Errors: SWB_ESTORE / SWB_EVERSION / SWB_ESYS (reason in
- * why), SWB_EINVAL (endpoint cannot be bound).
+ * binds the client and worker endpoints and the HTTP port (unless
+ * cfg->http is "off"). cfg is borrowed and must outlive the broker.
+ * Errors: SWB_ESTORE / SWB_EVERSION / SWB_ESYS (reason in why),
+ * SWB_EINVAL (an endpoint or the HTTP port cannot be bound).
  */
 swb_err_t swb_broker_new(const swb_config_t *cfg, swb_broker_t **out,
                          char *why, size_t why_len);

@@ -21,8 +21,11 @@
 #include "btask.h"
 #include "heap.h"
 #include "held.h"
+#include "http.h"
+#include "retention.h"
 #include "router.h"
 #include "session.h"
+#include "stats.h"
 #include "store.h"
 #include "swb_domain.h"
 #include "swb_msg.h"
@@ -55,6 +58,7 @@ struct swb_broker {
     swb_store_t *store;
     zsock_t *clients;
     zsock_t *workers;
+    swb_http_t *http;    /* the HTTP port, NULL with --http off         */
 
     zhashx_t *tasks;     /* id (uint64_t *) -> swb_btask_t, owned        */
     swb_router_t *router; /* tasks ready to offer, agents, matching      */
@@ -82,6 +86,10 @@ struct swb_broker {
     uint64_t now;        /* monotonic ms, set each pass                  */
     uint64_t now_wall;   /* unix ms, set each pass                       */
     uint64_t next_heartbeat;
+    swb_retention_t retention; /* the sweep of finished tasks (retention.c) */
+    swb_stats_t *stats;  /* operations counters (stats_broker.c)        */
+    zhashx_t *stats_calls; /* agent -> queue of its last call, for wrap-up */
+    uint64_t stats_tick; /* unix ms of the last agent-time count         */
     bool refusing;       /* the last commit failed: refuse new work      */
     uint64_t refuse_until; /* monotonic ms; after it, submits try again  */
     char refuse_why[320];
@@ -163,10 +171,43 @@ void swb_agent_set_state(swb_broker_t *b, swb_session_t *s, int state,
 /* Records a state change of an agent without a session (offline). */
 void swb_agent_record(swb_broker_t *b, const char *agent, const char *site,
                       int state, const char *reason);
+/* The agents AGENTS lists (connected ones from their sessions, then the
+ * last recorded state of the others from the store), only those of site
+ * unless it is NULL, at most SWB_MAX_LIST. On SWB_OK *v (n rows) is
+ * owned by the caller: free with swb_agent_rows_free. Errors: SWB_ENOMEM,
+ * SWB_ESTORE. */
+swb_err_t swb_agent_rows(swb_broker_t *b, const char *site,
+                         swb_agent_info_t **v, size_t *n);
+/* Frees rows from swb_agent_rows; NULL-safe, clears *v. */
+void swb_agent_rows_free(swb_agent_info_t **v, size_t n);
 /* AGENTS and AGENT_STATE from the client endpoint. */
 void swb_agent_list(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
                     swb_msg_t *m);
 void swb_agent_command(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
+                       swb_msg_t *m);
+
+/* ---- stats_broker.c (see stats.h) ---- */
+/* Makes b->stats and loads the counters from the store (after it is
+ * open). Errors: SWB_ENOMEM, those of swb_store_each. */
+swb_err_t swb_stats_open(swb_broker_t *b);
+/* Frees the counters (saved by the caller before). NULL-safe parts. */
+void swb_stats_close(swb_broker_t *b);
+/* A task was submitted. */
+void swb_stats_task_new(swb_broker_t *b, const swb_btask_t *t);
+/* A task moves from state `from` to `to`: called before the record
+ * changes (rec.updated still tells when it entered `from`). */
+void swb_stats_task_moved(swb_broker_t *b, const swb_btask_t *t, int from,
+                          int to);
+/* An agent's state is about to change to `to` (s->state is the old one,
+ * s->state_since when it began). */
+void swb_stats_agent_moved(swb_broker_t *b, const swb_session_t *s, int to);
+/* Each pass: agent time once a second, then the changed counters into
+ * the pass's batch at most once a second. */
+void swb_stats_tick(swb_broker_t *b);
+/* STATS and SITES from the client endpoint. */
+void swb_stats_request(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
+                       swb_msg_t *m);
+void swb_sites_request(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
                        swb_msg_t *m);
 
 #endif

@@ -238,6 +238,7 @@ on_submit(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
     b->meta_dirty = true;
     zhashx_insert(b->tasks, &t->rec.id, t);
     swb_broker_touch(b, t);
+    swb_stats_task_new(b, t);
     swb_dispatch_ready(b, t);
     if (key) {
         unsigned char val[8];
@@ -407,6 +408,7 @@ static const client_fn swb_client_handlers[SWB_MSG_COUNT] = {
     [SWB_MSG_WAIT] = on_wait,     [SWB_MSG_CANCEL] = on_cancel,
     [SWB_MSG_LIST] = on_list,     [SWB_MSG_AGENTS] = swb_agent_list,
     [SWB_MSG_AGENT_STATE] = swb_agent_command,
+    [SWB_MSG_STATS] = swb_stats_request, [SWB_MSG_SITES] = swb_sites_request,
 };
 
 void

@@ -1,33 +1,27 @@
 /*
  * config.c - broker settings from flags and an INI file (see config.h).
  *
- * One table, swb_options, lists every setting: its long name, whether it
- * takes a value, and the function that applies it. getopt_long and the
- * INI reader both go through apply_option(), so the two cannot drift.
+ * One table, swb_cfg_options, lists every setting: its long name, whether
+ * it takes a value, the function that applies it, its range, what its
+ * value looks like and what it means. getopt_long, the INI reader
+ * (config_ini.c) and the docs (config_doc.c: --help, --help-config and so
+ * README.md) all go through it, so they cannot drift.
+ *
+ * Does: defaults, flags, the keys of sites and sponsors, the rules between
+ * settings, and collecting every problem (never stopping at the first).
+ * Does not: read the file (config_ini.c) or print docs (config_doc.c).
  */
-#include "config.h"
+#include "config_int.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <ini.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "log.h"
-
-typedef swb_err_t (*opt_fn)(swb_config_t *cfg, const char *name,
-                            const char *val, char *why, size_t why_len);
-
-typedef struct swb_option {
-    const char *name;
-    bool has_arg;
-    opt_fn apply;
-    size_t offset; /* for the generic string/number setters */
-    uint64_t min, max;
-    const char *help;
-} swb_option_t;
+#include "swb_domain.h"
 
 static swb_err_t
 set_str(swb_config_t *cfg, const char *name, const char *val, char *why,
@@ -35,6 +29,9 @@ set_str(swb_config_t *cfg, const char *name, const char *val, char *why,
 static swb_err_t
 set_u64(swb_config_t *cfg, const char *name, const char *val, char *why,
         size_t why_len);
+static swb_err_t
+set_duration(swb_config_t *cfg, const char *name, const char *val, char *why,
+             size_t why_len);
 static swb_err_t
 set_site(swb_config_t *cfg, const char *name, const char *val, char *why,
          size_t why_len);
@@ -51,63 +48,119 @@ static swb_err_t
 set_flag(swb_config_t *cfg, const char *name, const char *val, char *why,
          size_t why_len);
 
-#define OS(n, m, h) {n, true, set_str, offsetof(swb_config_t, m), 0, 0, h}
-#define ON(n, m, lo, hi, h)                                                    \
-    {n, true, set_u64, offsetof(swb_config_t, m), lo, hi, h}
+#define CFG_OFF(m) offsetof(swb_config_t, m)
+/* a string / a number in lo..hi / a duration in lo..hi ms (0 = off) */
+#define OS(n, m, a, h)                                                         \
+    {.name = n, .kind = SWB_OPT_STR, .has_arg = true, .apply = set_str,       \
+     .offset = CFG_OFF(m), .arg = a, .help = h}
+#define ON(n, m, lo, hi, a, h)                                                 \
+    {.name = n, .kind = SWB_OPT_NUM, .has_arg = true, .apply = set_u64,       \
+     .offset = CFG_OFF(m), .min = lo, .max = hi, .arg = a, .help = h}
+#define OD(n, m, lo, hi, h)                                                    \
+    {.name = n, .kind = SWB_OPT_DURATION, .has_arg = true,                    \
+     .apply = set_duration, .offset = CFG_OFF(m), .min = lo, .max = hi,       \
+     .arg = "DURATION", .help = h}
+/* a flag main handles, not a key of the file */
+#define OF(n, has, a, h)                                                       \
+    {.name = n, .has_arg = has, .flag_only = true, .arg = a, .help = h}
+/* a repeatable setting with its own setter */
+#define OR(n, fn, a, h)                                                        \
+    {.name = n, .has_arg = true, .repeat = true, .apply = fn, .arg = a,        \
+     .def = "", .help = h}
 
-static const swb_option_t swb_options[] = {
-    {"config", true, NULL, 0, 0, 0, "FILE  INI config file"},
-    OS("data", data_dir, "DIR  LMDB data folder (required)"),
-    OS("region", region, "NAME  region name (local)"),
-    OS("clients", clients_ep, "EP  client endpoint (tcp://127.0.0.1:7700)"),
-    OS("workers", workers_ep, "EP  worker endpoint (tcp://127.0.0.1:7701)"),
-    OS("peers", peers_ep, "EP  peer endpoint (tcp://127.0.0.1:7702)"),
-    {"peer", true, set_peer, 0, 0, 0, "NAME=EP  a peer region (repeatable)"},
-    OS("http", http, "HOST:PORT|off  metrics and wallboard (127.0.0.1:7780)"),
-    {"site", true, set_site, 0, 0, 0,
-     "ID[,country=CC,tz=Area/City,hours=HH:MM-HH:MM]  a site (repeatable)"},
-    {"sponsor", true, set_sponsor, 0, 0, 0,
-     "NAME[,countries=PH/PL,regions=R1/R2,certification=required,"
-     "deadline=escalate,routing=best-skilled]  a sponsor (repeatable)"},
-    ON("ring-ms", ring_ms, 100, 600000, "MS  an offer rings before it moves on (15000)"),
-    ON("missed-offers", missed_max, 1, 100,
-       "N  missed offers in a row set an agent not-ready (2)"),
-    ON("wrapup-ms", wrapup_ms, 0, 3600000, "MS  after-call work (0)"),
-    ON("starve-ms", starve_ms, 1000, 86400000,
-       "MS  a task waiting this long goes before newer work (120000)"),
-    ON("heartbeat-ms", heartbeat_ms, 10, 60000, "MS  heartbeat period (1000)"),
-    ON("lease-ms", lease_ms, 50, 3600000, "MS  lease without renewal (10000)"),
-    ON("max-payload", max_payload, 1, 16u << 20, "BYTES  payload limit (1 MiB)"),
-    ON("max-attempts", max_attempts, 1, 100, "N  default attempts (3)"),
-    ON("retry-base-ms", retry_base_ms, 0, 3600000, "MS  first retry delay (1000)"),
-    ON("retry-max-ms", retry_max_ms, 0, 86400000, "MS  longest retry delay (60000)"),
-    ON("batch-max", batch_max, 1, 100000, "N  messages per group commit (1000)"),
-    ON("map-initial", map_initial, 1u << 20, UINT64_MAX,
-       "BYTES  initial LMDB map (64 MiB)"),
-    ON("map-max", map_max, 1u << 20, UINT64_MAX, "BYTES  largest LMDB map (64 GiB)"),
-    {"log-level", true, set_level, 0, 0, 0, "debug|info|warn|error (info)"},
-    {"insecure", false, set_flag, 0, 0, 0, "allow plain text off loopback"},
-    {"help", false, NULL, 0, 0, 0, "this help"},
+#define SWB_DAY_MS 86400000ull
+
+const swb_option_t swb_cfg_options[] = {
+    OF("config", true, "FILE", "read this INI file (flags win over it)"),
+    OF("check-config", true, "FILE",
+       "check FILE (and the other flags), list every problem, do not start"),
+    OF("help-config", false, "", "print every key with its default"),
+    OS("data", data_dir, "DIR", "LMDB data folder, created 0700"),
+    OS("region", region, "NAME", "region name"),
+    OS("clients", clients_ep, "EP", "endpoint for clients (ZeroMQ)"),
+    OS("workers", workers_ep, "EP", "endpoint for workers (ZeroMQ)"),
+    OS("peers", peers_ep, "EP", "endpoint for peer regions (ZeroMQ)"),
+    OR("peer", set_peer, "NAME=EP", "a peer region (repeatable)"),
+    OS("http", http, "HOST:PORT|off", "metrics, API and wallboard port"),
+    OR("site", set_site, "ID[,country=CC,tz=Area/City,hours=HH:MM-HH:MM]",
+       "a site (repeatable; or a [site ID] section)"),
+    OR("sponsor", set_sponsor,
+       "NAME[,countries=PH/PL,regions=R1/R2,certification=required,"
+       "deadline=escalate,routing=best-skilled]",
+       "a sponsor (repeatable; or a [sponsor NAME] section)"),
+    ON("ring-ms", ring_ms, 100, 600000, "MS",
+       "how long an offer rings before it moves on"),
+    ON("missed-offers", missed_max, 1, 100, "N",
+       "ring-outs in a row that set an agent not-ready"),
+    ON("wrapup-ms", wrapup_ms, 0, 3600000, "MS",
+       "after-call work before the agent is ready again"),
+    ON("starve-ms", starve_ms, 1000, 86400000, "MS",
+       "a task waiting this long goes before newer work"),
+    ON("heartbeat-ms", heartbeat_ms, 10, 60000, "MS",
+       "heartbeat period, both directions"),
+    ON("lease-ms", lease_ms, 50, 3600000, "MS",
+       "how long a task's lease lasts without a heartbeat"),
+    ON("max-payload", max_payload, 1, 16u << 20, "BYTES",
+       "largest payload and result"),
+    ON("max-attempts", max_attempts, 1, 100, "N",
+       "attempts of a task that does not set its own"),
+    ON("retry-base-ms", retry_base_ms, 0, 3600000, "MS",
+       "first retry delay (doubling after each failure)"),
+    ON("retry-max-ms", retry_max_ms, 0, 86400000, "MS",
+       "longest retry delay (>= retry-base-ms)"),
+    ON("batch-max", batch_max, 1, 100000, "N",
+       "most messages taken into one group commit"),
+    ON("map-initial", map_initial, 1u << 20, UINT64_MAX, "BYTES",
+       "initial LMDB map size (it grows before it is full)"),
+    ON("map-max", map_max, 1u << 20, UINT64_MAX, "BYTES",
+       "largest LMDB map size (>= map-initial)"),
+    OD("retention", retention_ms, 1000, 3650 * SWB_DAY_MS,
+       "finished tasks (completed, dead, canceled, abandoned, expired), "
+       "their results and idempotency keys are removed this long after "
+       "they finished (90s, 15m, 2h, 7d; off keeps them)"),
+    ON("retention-batch", retention_batch, 1, 10000, "N",
+       "most finished tasks the retention sweep removes per pass"),
+    {.name = "log-level", .has_arg = true, .apply = set_level,
+     .arg = "debug|info|warn|error", .def = "info",
+     .help = "least severe log line written (stderr)"},
+    {.name = "insecure", .has_arg = false, .apply = set_flag,
+     .arg = "true|false",
+     .def = "off", .help = "allow plain text off loopback (reserved)"},
+    OF("help", false, "", "this help"),
 };
-#define SWB_NOPTIONS (sizeof swb_options / sizeof swb_options[0])
+const size_t swb_cfg_noptions = sizeof swb_cfg_options / sizeof
+                                swb_cfg_options[0];
 
-static const swb_option_t *
-find_option(const char *name)
+const swb_option_t *
+swb_cfg_find(const char *name)
 {
-    for (size_t i = 0; i < SWB_NOPTIONS; i++)
-        if (strcmp(swb_options[i].name, name) == 0)
-            return &swb_options[i];
+    for (size_t i = 0; i < swb_cfg_noptions; i++)
+        if (strcmp(swb_cfg_options[i].name, name) == 0)
+            return &swb_cfg_options[i];
     return NULL;
+}
+
+void
+swb_cfg_problem(swb_cfg_report_t *r, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    r->failed = true;
+    if (swb_strs_add(r->list, text) != SWB_OK)
+        fprintf(stderr, "switchboard-broker: %s\n", text);
 }
 
 static swb_err_t
 set_str(swb_config_t *cfg, const char *name, const char *val, char *why,
         size_t why_len)
 {
-    const swb_option_t *o = find_option(name);
+    const swb_option_t *o = swb_cfg_find(name);
     char **slot = (char **)((char *)cfg + o->offset);
-    if (!*val) {
-        snprintf(why, why_len, "--%s: empty value", name);
+    if (!val || !*val) {
+        snprintf(why, why_len, "must not be empty (%s)", o->arg);
         return SWB_EINVAL;
     }
     char *copy = strdup(val);
@@ -122,18 +175,63 @@ static swb_err_t
 set_u64(swb_config_t *cfg, const char *name, const char *val, char *why,
         size_t why_len)
 {
-    const swb_option_t *o = find_option(name);
+    const swb_option_t *o = swb_cfg_find(name);
     char *end;
     errno = 0;
     unsigned long long v = strtoull(val, &end, 10);
-    if (errno || end == val || *end || *val == '-' || v < o->min ||
-        v > o->max) {
-        snprintf(why, why_len, "--%s: \"%s\" is not a number in %llu..%llu",
-                 name, val, (unsigned long long)o->min,
-                 (unsigned long long)o->max);
+    if (errno || end == val || *end || *val < '0' || *val > '9' ||
+        v < o->min || v > o->max) {
+        if (o->max == UINT64_MAX)
+            snprintf(why, why_len, "not a whole number >= %llu",
+                     (unsigned long long)o->min);
+        else
+            snprintf(why, why_len, "not a whole number in %llu..%llu",
+                     (unsigned long long)o->min, (unsigned long long)o->max);
         return SWB_EINVAL;
     }
     *(uint64_t *)((char *)cfg + o->offset) = v;
+    return SWB_OK;
+}
+
+const char *
+swb_cfg_duration_text(uint64_t ms, char *buf, size_t len)
+{
+    static const struct {
+        uint64_t ms;
+        const char *unit;
+    } units[] = {{SWB_DAY_MS, "d"}, {3600000, "h"}, {60000, "m"},
+                 {1000, "s"}, {1, "ms"}};
+    if (ms == 0) {
+        snprintf(buf, len, "off");
+        return buf;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (ms % units[i].ms == 0) {
+            snprintf(buf, len, "%llu%s",
+                     (unsigned long long)(ms / units[i].ms), units[i].unit);
+            break;
+        }
+    return buf;
+}
+
+/* A duration (swb_parse_duration_ms: 90s, 15m, 2h, 7d; a bare number is
+ * seconds) in o->min..o->max, or "off" / "0" for 0. */
+static swb_err_t
+set_duration(swb_config_t *cfg, const char *name, const char *val, char *why,
+             size_t why_len)
+{
+    const swb_option_t *o = swb_cfg_find(name);
+    uint64_t ms = 0;
+    if (strcmp(val, "off") != 0 && strcmp(val, "0") != 0 &&
+        (swb_parse_duration_ms(val, &ms) != SWB_OK || ms < o->min ||
+         ms > o->max)) {
+        char lo[32], hi[32];
+        snprintf(why, why_len, "not a duration in %s..%s (like 90s, 15m, 2h, "
+                 "7d) or off", swb_cfg_duration_text(o->min, lo, sizeof lo),
+                 swb_cfg_duration_text(o->max, hi, sizeof hi));
+        return SWB_EINVAL;
+    }
+    *(uint64_t *)((char *)cfg + o->offset) = ms;
     return SWB_OK;
 }
 
@@ -141,10 +239,10 @@ static swb_err_t
 set_level(swb_config_t *cfg, const char *name, const char *val, char *why,
           size_t why_len)
 {
+    (void)name;
     int l = swb_log_parse_level(val);
     if (l < 0) {
-        snprintf(why, why_len, "--%s: \"%s\" is not debug, info, warn or "
-                 "error", name, val);
+        snprintf(why, why_len, "not debug, info, warn or error");
         return SWB_EINVAL;
     }
     cfg->log_level = l;
@@ -156,9 +254,12 @@ set_flag(swb_config_t *cfg, const char *name, const char *val, char *why,
          size_t why_len)
 {
     (void)name;
-    (void)why;
-    (void)why_len;
-    cfg->insecure = !val || strcmp(val, "false") != 0;
+    if (val && strcmp(val, "true") != 0 && strcmp(val, "false") != 0 &&
+        strcmp(val, "on") != 0 && strcmp(val, "off") != 0) {
+        snprintf(why, why_len, "not true, false, on or off");
+        return SWB_EINVAL;
+    }
+    cfg->insecure = !val || strcmp(val, "true") == 0 || strcmp(val, "on") == 0;
     return SWB_OK;
 }
 
@@ -166,113 +267,13 @@ static swb_err_t
 set_peer(swb_config_t *cfg, const char *name, const char *val, char *why,
          size_t why_len)
 {
+    (void)name;
     const char *eq = strchr(val, '=');
     if (!eq || eq == val || !eq[1]) {
-        snprintf(why, why_len, "--%s: \"%s\" is not NAME=ENDPOINT", name, val);
+        snprintf(why, why_len, "not NAME=ENDPOINT");
         return SWB_EINVAL;
     }
     return swb_strs_add(&cfg->peers, val);
-}
-
-/* "HH:MM" -> minutes, or -1. */
-static int
-parse_hhmm(const char *s, size_t n)
-{
-    if (n != 5 || s[2] != ':')
-        return -1;
-    for (size_t i = 0; i < 5; i++)
-        if (i != 2 && (s[i] < '0' || s[i] > '9'))
-            return -1;
-    int h = (s[0] - '0') * 10 + (s[1] - '0');
-    int m = (s[3] - '0') * 10 + (s[4] - '0');
-    if (h > 24 || m > 59 || (h == 24 && m))
-        return -1;
-    return h * 60 + m;
-}
-
-static bool
-tz_exists(const char *tz)
-{
-    char path[300];
-    struct stat st;
-    if (!*tz || strstr(tz, "..") || *tz == '/')
-        return false;
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* Applies one site attribute (country / tz / hours) to *s. */
-static swb_err_t
-site_attr(swb_site_def_t *s, const char *key, const char *val, char *why,
-          size_t why_len)
-{
-    if (strcmp(key, "country") == 0) {
-        if (strlen(val) != 2 || val[0] < 'A' || val[0] > 'Z' || val[1] < 'A' ||
-            val[1] > 'Z') {
-            snprintf(why, why_len, "site %s: country \"%s\" is not a two-"
-                     "letter code like PH", s->id, val);
-            return SWB_EINVAL;
-        }
-        free(s->country);
-        s->country = strdup(val);
-    } else if (strcmp(key, "tz") == 0) {
-        if (!tz_exists(val)) {
-            snprintf(why, why_len, "site %s: tz \"%s\" is not in the time "
-                     "zone database (/usr/share/zoneinfo)", s->id, val);
-            return SWB_EINVAL;
-        }
-        free(s->tz);
-        s->tz = strdup(val);
-    } else if (strcmp(key, "hours") == 0) {
-        const char *dash = strchr(val, '-');
-        int o = dash ? parse_hhmm(val, (size_t)(dash - val)) : -1;
-        int c = dash ? parse_hhmm(dash + 1, strlen(dash + 1)) : -1;
-        if (o < 0 || c < 0) {
-            snprintf(why, why_len, "site %s: hours \"%s\" is not HH:MM-HH:MM",
-                     s->id, val);
-            return SWB_EINVAL;
-        }
-        s->open_min = o;
-        s->close_min = c;
-    } else {
-        snprintf(why, why_len, "site %s: unknown attribute \"%s\" (country, "
-                 "tz, hours)", s->id, key);
-        return SWB_EINVAL;
-    }
-    return SWB_OK;
-}
-
-/* Finds or adds the site `id`; NULL when out of memory. */
-static swb_site_def_t *
-site_get(swb_config_t *cfg, const char *id)
-{
-    for (size_t i = 0; i < cfg->nsites; i++)
-        if (strcmp(cfg->sites[i].id, id) == 0)
-            return &cfg->sites[i];
-    swb_site_def_t *ns = realloc(cfg->sites, (cfg->nsites + 1) * sizeof *ns);
-    if (!ns)
-        return NULL;
-    cfg->sites = ns;
-    swb_site_def_t *s = &ns[cfg->nsites++];
-    memset(s, 0, sizeof *s);
-    s->id = strdup(id);
-    s->country = strdup("");
-    s->tz = strdup("");
-    return s;
-}
-
-static bool
-valid_id(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > 63)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!(id[i] == '-' || id[i] == '_' || id[i] == '.' ||
-              (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
-              (id[i] >= 'A' && id[i] <= 'Z')))
-            return false;
-    return true;
 }
 
 /* Finds or adds the sponsor `name`; NULL when out of memory. */
@@ -291,6 +292,12 @@ sponsor_get(swb_config_t *cfg, const char *name)
     memset(sp, 0, sizeof *sp);
     sp->name = strdup(name);
     return sp;
+}
+
+swb_sponsor_def_t *
+swb_cfg_sponsor_get(swb_config_t *cfg, const char *name)
+{
+    return sponsor_get(cfg, name);
 }
 
 /* A list value: items separated by ',' (file) or '/' (flag). */
@@ -328,6 +335,27 @@ sponsor_choice(bool *out, const char *sponsor, const char *key,
     return SWB_EINVAL;
 }
 
+/* "PERCENT/SECONDS": percent 1..100 of calls answered within 1..86400
+ * seconds. */
+static swb_err_t
+sponsor_service_level(swb_sponsor_def_t *sp, const char *val, char *why,
+                      size_t why_len)
+{
+    unsigned pct, secs;
+    char tail;
+    if (sscanf(val, "%3u/%5u%c", &pct, &secs, &tail) != 2 || pct < 1 ||
+        pct > 100 || secs < 1 || secs > 86400 || val[0] < '0' ||
+        val[0] > '9') {
+        snprintf(why, why_len, "sponsor %s: service-level \"%s\" is not "
+                 "PERCENT/SECONDS (1..100 / 1..86400, e.g. 80/20)", sp->name,
+                 val);
+        return SWB_EINVAL;
+    }
+    sp->sl_percent = pct;
+    sp->sl_seconds = secs;
+    return SWB_OK;
+}
+
 /* Applies one sponsor attribute to *sp. */
 static swb_err_t
 sponsor_attr(swb_sponsor_def_t *sp, const char *key, const char *val,
@@ -346,9 +374,48 @@ sponsor_attr(swb_sponsor_def_t *sp, const char *key, const char *val,
     if (strcmp(key, "routing") == 0)
         return sponsor_choice(&sp->best_skilled, sp->name, key, val,
                               "longest-idle", "best-skilled", why, why_len);
+    if (strcmp(key, "service-level") == 0)
+        return sponsor_service_level(sp, val, why, why_len);
     snprintf(why, why_len, "sponsor %s: unknown attribute \"%s\" (countries, "
-             "regions, certification, deadline, routing)", sp->name, key);
+             "regions, certification, deadline, routing, service-level)",
+             sp->name, key);
     return SWB_EINVAL;
+}
+
+/* Checks the items of a sponsor's countries (two capitals each) and
+ * regions (names) before sponsor_attr takes them. */
+static swb_err_t
+sponsor_items_ok(const char *key, const char *val, char *why, size_t why_len)
+{
+    bool countries = strcmp(key, "countries") == 0;
+    if (!countries && strcmp(key, "regions") != 0)
+        return SWB_OK;
+    char *copy = strdup(val), *save = NULL;
+    if (!copy)
+        return SWB_ENOMEM;
+    swb_err_t rc = SWB_OK;
+    for (char *it = strtok_r(copy, ",/ ", &save); it && !rc;
+         it = strtok_r(NULL, ",/ ", &save)) {
+        if (countries && !swb_cfg_country_ok(it)) {
+            snprintf(why, why_len, "\"%s\" is not a two-letter country code "
+                     "in capitals (ISO 3166), like PH", it);
+            rc = SWB_EINVAL;
+        } else if (!countries && !swb_cfg_valid_id(it)) {
+            snprintf(why, why_len, "\"%s\" is not a region name (letters, "
+                     "digits, - _ .)", it);
+            rc = SWB_EINVAL;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+swb_err_t
+swb_cfg_sponsor_attr(swb_sponsor_def_t *sp, const char *key, const char *val,
+                     char *why, size_t why_len)
+{
+    swb_err_t rc = sponsor_items_ok(key, val, why, why_len);
+    return rc ? rc : sponsor_attr(sp, key, val, why, why_len);
 }
 
 typedef void *(*entity_get_fn)(swb_config_t *cfg, const char *id);
@@ -356,21 +423,19 @@ typedef swb_err_t (*entity_attr_fn)(void *entity, const char *key,
                                     const char *val, char *why,
                                     size_t why_len);
 
-static bool valid_id(const char *id);
-
 /* "ID,key=value,key=value" for --site and --sponsor. */
 static swb_err_t
-set_entity(swb_config_t *cfg, const char *name, const char *val,
-           entity_get_fn get, entity_attr_fn attr, char *why, size_t why_len)
+set_entity(swb_config_t *cfg, const char *val, entity_get_fn get,
+           entity_attr_fn attr, char *why, size_t why_len)
 {
     char *copy = strdup(val), *save = NULL;
     if (!copy)
         return SWB_ENOMEM;
     swb_err_t rc = SWB_OK;
     char *id = strtok_r(copy, ",", &save);
-    if (!id || !valid_id(id)) {
-        snprintf(why, why_len, "--%s: \"%s\" does not start with a name "
-                 "(letters, digits, - _ .; at most 63)", name, val);
+    if (!id || !swb_cfg_valid_id(id)) {
+        snprintf(why, why_len, "does not start with a name (letters, "
+                 "digits, - _ .; at most 63)");
         rc = SWB_EINVAL;
         goto out;
     }
@@ -383,12 +448,15 @@ set_entity(swb_config_t *cfg, const char *name, const char *val,
          kv = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(kv, '=');
         if (!eq) {
-            snprintf(why, why_len, "--%s: \"%s\" is not KEY=VALUE", name, kv);
+            snprintf(why, why_len, "\"%s\" is not KEY=VALUE", kv);
             rc = SWB_EINVAL;
             break;
         }
         *eq = 0;
-        rc = attr(e, kv, eq + 1, why, why_len);
+        char inner[400];
+        rc = attr(e, kv, eq + 1, inner, sizeof inner);
+        if (rc == SWB_EINVAL)
+            snprintf(why, why_len, "%s \"%s\": %s", kv, eq + 1, inner);
     }
 out:
     free(copy);
@@ -398,14 +466,14 @@ out:
 static void *
 site_entity(swb_config_t *cfg, const char *id)
 {
-    return site_get(cfg, id);
+    return swb_cfg_site_get(cfg, id);
 }
 
 static swb_err_t
 site_entity_attr(void *e, const char *key, const char *val, char *why,
                  size_t why_len)
 {
-    return site_attr(e, key, val, why, why_len);
+    return swb_cfg_site_attr(e, key, val, why, why_len);
 }
 
 static void *
@@ -418,14 +486,15 @@ static swb_err_t
 sponsor_entity_attr(void *e, const char *key, const char *val, char *why,
                     size_t why_len)
 {
-    return sponsor_attr(e, key, val, why, why_len);
+    return swb_cfg_sponsor_attr(e, key, val, why, why_len);
 }
 
 static swb_err_t
 set_sponsor(swb_config_t *cfg, const char *name, const char *val, char *why,
             size_t why_len)
 {
-    return set_entity(cfg, name, val, sponsor_entity, sponsor_entity_attr, why,
+    (void)name;
+    return set_entity(cfg, val, sponsor_entity, sponsor_entity_attr, why,
                       why_len);
 }
 
@@ -433,96 +502,12 @@ static swb_err_t
 set_site(swb_config_t *cfg, const char *name, const char *val, char *why,
          size_t why_len)
 {
-    return set_entity(cfg, name, val, site_entity, site_entity_attr, why,
-                      why_len);
+    (void)name;
+    return set_entity(cfg, val, site_entity, site_entity_attr, why, why_len);
 }
 
-static swb_err_t
-apply_option(swb_config_t *cfg, const char *name, const char *val, char *why,
-             size_t why_len)
-{
-    const swb_option_t *o = find_option(name);
-    if (!o || !o->apply) {
-        snprintf(why, why_len, "unknown setting \"%s\"", name);
-        return SWB_EINVAL;
-    }
-    return o->apply(cfg, name, val, why, why_len);
-}
-
-typedef struct ini_ctx {
-    swb_config_t *cfg;
-    char *why;
-    size_t why_len;
-    swb_err_t rc;
-} ini_ctx_t;
-
-static int
-config_ini_line(void *user, const char *section, const char *name,
-            const char *value)
-{
-    ini_ctx_t *c = user;
-    char why[256] = "";
-    swb_err_t rc;
-    if (c->rc)
-        return 0;
-    if (strcmp(section, "broker") == 0) {
-        const swb_option_t *o = find_option(name);
-        if (o && (strcmp(name, "config") == 0 || strcmp(name, "help") == 0))
-            o = NULL;
-        rc = o ? apply_option(c->cfg, name, value, why, sizeof why)
-               : SWB_EINVAL;
-        if (!o)
-            snprintf(why, sizeof why, "unknown key \"%s\"", name);
-    } else if (strncmp(section, "sponsor ", 8) == 0 &&
-               valid_id(section + 8)) {
-        swb_sponsor_def_t *sp = sponsor_get(c->cfg, section + 8);
-        rc = sp ? sponsor_attr(sp, name, value, why, sizeof why) : SWB_ENOMEM;
-    } else if (strncmp(section, "site ", 5) == 0 && valid_id(section + 5)) {
-        swb_site_def_t *s = site_get(c->cfg, section + 5);
-        rc = s ? site_attr(s, name, value, why, sizeof why) : SWB_ENOMEM;
-    } else {
-        snprintf(why, sizeof why, "unknown section [%s] (use [broker] or "
-                 "[site ID] or [sponsor NAME])", section);
-        rc = SWB_EINVAL;
-    }
-    if (rc) {
-        c->rc = rc;
-        snprintf(c->why, c->why_len, "[%s] %s", section, why);
-        return 0;
-    }
-    return 1;
-}
-
-static swb_err_t
-load_file(swb_config_t *cfg, const char *path, char *why, size_t why_len)
-{
-    ini_ctx_t c = {cfg, why, why_len, SWB_OK};
-    int line = ini_parse(path, config_ini_line, &c);
-    if (line == -1) {
-        snprintf(why, why_len, "--config: cannot open \"%s\"", path);
-        return SWB_EINVAL;
-    }
-    if (line != 0) {
-        char inner[300];
-        snprintf(inner, sizeof inner, "%s", c.rc ? why : "syntax error");
-        snprintf(why, why_len, "%s:%d: %s", path, line, inner);
-        return SWB_EINVAL;
-    }
-    return SWB_OK;
-}
-
-static void
-usage(void)
-{
-    printf("usage: switchboard-broker --data DIR [options]\n\n"
-           "The regional broker of Switchboard. Every option can also be a "
-           "key in the\n[broker] section of the --config INI file.\n\n");
-    for (size_t i = 0; i < SWB_NOPTIONS; i++)
-        printf("  --%-14s %s\n", swb_options[i].name, swb_options[i].help);
-}
-
-static void
-set_defaults(swb_config_t *cfg)
+void
+swb_cfg_defaults(swb_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->region = strdup("local");
@@ -539,6 +524,8 @@ set_defaults(swb_config_t *cfg)
     cfg->batch_max = 1000;
     cfg->map_initial = 64u << 20;
     cfg->map_max = 64ull << 30;
+    cfg->retention_ms = 7 * SWB_DAY_MS;
+    cfg->retention_batch = 200;
     cfg->log_level = SWB_LOG_INFO;
     cfg->ring_ms = 15000;
     cfg->missed_max = 2;
@@ -546,76 +533,178 @@ set_defaults(swb_config_t *cfg)
     cfg->starve_ms = 120000;
 }
 
-swb_err_t
-swb_config_parse(int argc, char **argv, swb_config_t *cfg, bool *exit_now,
-                 char *why, size_t why_len)
+/* Where the setting `name` (value v) came from: as the place of a
+ * problem ("FILE:LINE: [broker] KEY = V", "--KEY V", "KEY = V (default)")
+ * or, when `other`, as a note ("V, line N" / "V, --KEY" / "V, default"). */
+static const char *
+origin_text(const swb_cfg_origin_t *org, const char *name, uint64_t v,
+            bool other, char *buf, size_t len)
 {
-    struct option longopts[SWB_NOPTIONS + 1];
-    *exit_now = false;
-    set_defaults(cfg);
-    for (size_t i = 0; i < SWB_NOPTIONS; i++) {
-        longopts[i].name = swb_options[i].name;
-        longopts[i].has_arg = swb_options[i].has_arg ? required_argument
-                                                     : no_argument;
-        longopts[i].flag = NULL;
-        longopts[i].val = 1000 + (int)i;
-    }
-    memset(&longopts[SWB_NOPTIONS], 0, sizeof longopts[0]);
+    size_t i = (size_t)(swb_cfg_find(name) - swb_cfg_options);
+    int line = org->line[i];
+    unsigned long long u = (unsigned long long)v;
+    if (other && line > 0)
+        snprintf(buf, len, "%llu, line %d", u, line);
+    else if (other && line < 0)
+        snprintf(buf, len, "%llu, --%s", u, name);
+    else if (other)
+        snprintf(buf, len, "%llu, the default", u);
+    else if (line > 0)
+        snprintf(buf, len, "%s:%d: [broker] %s = %llu", org->file, line, name,
+                 u);
+    else if (line < 0)
+        snprintf(buf, len, "--%s %llu", name, u);
+    else
+        snprintf(buf, len, "%s = %llu (the default)", name, u);
+    return buf;
+}
 
-    /* First pass: find --config and --help; the file is applied first so
-     * that flags win over it. */
-    const char *file = NULL;
-    opterr = 0;
-    optind = 1;
+/* The rules between settings, once everything is applied. */
+static void
+check_rules(swb_config_t *cfg, const swb_cfg_origin_t *org,
+            swb_cfg_report_t *r)
+{
+    char a[600], b[600];
+    if (!cfg->data_dir)
+        swb_cfg_problem(r, "%s%s[broker] data: a data folder is required "
+                        "(`data = DIR` in [broker], or --data DIR)",
+                        org->file ? org->file : "", org->file ? ": " : "");
+    for (size_t i = 0; i < cfg->nsites; i++) {
+        const swb_site_def_t *s = &cfg->sites[i];
+        char bad_tz[120]; /* a bad tz was reported already */
+        snprintf(bad_tz, sizeof bad_tz, "[site %s] tz = ", s->id);
+        bool reported = false;
+        for (size_t j = 0; j < r->list->n && !reported; j++)
+            reported = strstr(r->list->v[j], bad_tz) != NULL;
+        if (s->open_min != s->close_min && !*s->tz && !reported)
+            swb_cfg_problem(r, "%s%s[site %s] hours: opening hours need the "
+                            "site's time zone (tz = Area/City)",
+                            org->file ? org->file : "",
+                            org->file ? ": " : "", s->id);
+    }
+    if (cfg->retry_max_ms < cfg->retry_base_ms)
+        swb_cfg_problem(r, "%s: must be >= retry-base-ms (%s)",
+                        origin_text(org, "retry-max-ms", cfg->retry_max_ms,
+                                    false, a, sizeof a),
+                        origin_text(org, "retry-base-ms", cfg->retry_base_ms,
+                                    true, b, sizeof b));
+    if (cfg->map_max < cfg->map_initial) {
+        size_t i = (size_t)(swb_cfg_find("map-initial") - swb_cfg_options);
+        if (org->line[i] == 0) /* only the default: follow map-max */
+            cfg->map_initial = cfg->map_max;
+        else
+            swb_cfg_problem(r, "%s: must be >= map-initial (%s)",
+                            origin_text(org, "map-max", cfg->map_max, false,
+                                        a, sizeof a),
+                            origin_text(org, "map-initial", cfg->map_initial,
+                                        true, b, sizeof b));
+    }
+}
+
+/* Applies the flags of argv (second pass), noting each in org. */
+static void
+apply_flags(int argc, char **argv, const struct option *longopts,
+            swb_config_t *cfg, swb_cfg_origin_t *org, swb_cfg_report_t *r)
+{
     int c, idx;
-    while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
-        if (c == '?') {
-            snprintf(why, why_len, "unknown or incomplete option \"%s\"",
-                     argv[optind - 1]);
-            return SWB_EINVAL;
-        }
-        const swb_option_t *o = &swb_options[c - 1000];
-        if (strcmp(o->name, "help") == 0) {
-            usage();
-            *exit_now = true;
-            return SWB_OK;
-        }
-        if (strcmp(o->name, "config") == 0)
-            file = optarg;
-    }
-    if (optind < argc) {
-        snprintf(why, why_len, "unexpected argument \"%s\"", argv[optind]);
-        return SWB_EINVAL;
-    }
-    swb_err_t rc;
-    if (file && (rc = load_file(cfg, file, why, why_len)))
-        return rc;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
-        const swb_option_t *o = &swb_options[c - 1000];
+    while ((c = getopt_long(argc, argv, ":", longopts, &idx)) != -1) {
+        if (c < 1000)
+            continue; /* reported in the first pass */
+        size_t i = (size_t)(c - 1000);
+        const swb_option_t *o = &swb_cfg_options[i];
         if (!o->apply)
             continue;
-        if ((rc = o->apply(cfg, o->name, optarg, why, why_len)))
-            return rc;
+        char why[600] = "";
+        swb_err_t rc = o->apply(cfg, o->name, optarg, why, sizeof why);
+        org->line[i] = -1;
+        if (rc == SWB_ENOMEM)
+            swb_cfg_problem(r, "--%s: out of memory", o->name);
+        else if (rc && o->has_arg)
+            swb_cfg_problem(r, "--%s \"%s\": %s", o->name, optarg, why);
+        else if (rc)
+            swb_cfg_problem(r, "--%s: %s", o->name, why);
     }
-    if (!cfg->data_dir) {
-        snprintf(why, why_len, "--data: a data folder is required");
-        return SWB_EINVAL;
+}
+
+swb_err_t
+swb_config_load(int argc, char **argv, swb_config_t *cfg,
+                swb_config_mode_t *mode, swb_strs_t *problems)
+{
+    struct option *longopts = calloc(swb_cfg_noptions + 1, sizeof *longopts);
+    int *lines = calloc(swb_cfg_noptions, sizeof *lines);
+    swb_cfg_report_t r = {problems, false};
+    swb_cfg_origin_t org = {lines, NULL};
+    *mode = SWB_CONFIG_RUN;
+    swb_cfg_defaults(cfg);
+    if (!longopts || !lines || !cfg->region || !cfg->clients_ep ||
+        !cfg->workers_ep || !cfg->peers_ep || !cfg->http) {
+        free(longopts);
+        free(lines);
+        return SWB_ENOMEM;
     }
-    if (cfg->retry_max_ms < cfg->retry_base_ms) {
-        snprintf(why, why_len, "--retry-max-ms: %llu is below --retry-base-ms"
-                 " %llu", (unsigned long long)cfg->retry_max_ms,
-                 (unsigned long long)cfg->retry_base_ms);
-        return SWB_EINVAL;
+    for (size_t i = 0; i < swb_cfg_noptions; i++) {
+        longopts[i].name = swb_cfg_options[i].name;
+        longopts[i].has_arg = swb_cfg_options[i].has_arg ? required_argument
+                                                         : no_argument;
+        longopts[i].val = 1000 + (int)i;
     }
-    if (cfg->map_max < cfg->map_initial)
-        cfg->map_initial = cfg->map_max;
-    return SWB_OK;
+
+    /* First pass: the file, --help and mistakes in the flags; the file is
+     * applied first so that flags win over it. */
+    const char *file = NULL;
+    bool check = false;
+    int c, idx;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", longopts, &idx)) != -1) {
+        if (c == '?' || c == ':') {
+            swb_cfg_problem(&r, "%s option \"%s\" (see --help)",
+                            c == ':' ? "no value for the" : "unknown",
+                            argv[optind - 1]);
+            continue;
+        }
+        const char *n = swb_cfg_options[c - 1000].name;
+        if (strcmp(n, "help") == 0 || strcmp(n, "help-config") == 0) {
+            if (strcmp(n, "help") == 0)
+                swb_cfg_print_usage(stdout);
+            else
+                swb_cfg_print_keys(stdout);
+            *mode = SWB_CONFIG_EXIT;
+            free(longopts);
+            free(lines);
+            return SWB_OK;
+        }
+        bool is_check = strcmp(n, "check-config") == 0;
+        if (is_check || strcmp(n, "config") == 0) {
+            if (file)
+                swb_cfg_problem(&r, "--%s \"%s\": only one --config or "
+                                "--check-config FILE may be given", n, optarg);
+            file = optarg;
+            check = check || is_check;
+        }
+    }
+    if (check)
+        *mode = SWB_CONFIG_CHECK;
+    for (int i = optind; i < argc; i++)
+        swb_cfg_problem(&r, "unexpected argument \"%s\" (options start with "
+                        "--)", argv[i]);
+    if (file) {
+        cfg->config_file = strdup(file);
+        org.file = file;
+        swb_cfg_read_ini(cfg, file, &org, &r);
+    }
+    apply_flags(argc, argv, longopts, cfg, &org, &r);
+    check_rules(cfg, &org, &r);
+    free(longopts);
+    free(lines);
+    return r.failed ? SWB_EINVAL : SWB_OK;
 }
 
 void
 swb_config_free(swb_config_t *cfg)
 {
+    free(cfg->config_file);
     free(cfg->data_dir);
     free(cfg->region);
     free(cfg->clients_ep);

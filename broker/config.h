@@ -8,9 +8,16 @@
  * (`region = manila`, `lease-ms = 10000`); each [site ID] section
  * describes a site with keys country, tz, hours; each [sponsor NAME]
  * section a sponsor with keys countries, regions (comma lists),
- * certification (required|none), deadline (expire|escalate) and routing
- * (longest-idle|best-skilled). Flags given on the command line win over
- * the file.
+ * certification (required|none), deadline (expire|escalate), routing
+ * (longest-idle|best-skilled) and service-level (PERCENT/SECONDS, 80/20).
+ * Flags given on the command line win over the file.
+ * `switchboard-broker --help-config` prints every key with its default
+ * (README.md holds the same tables).
+ *
+ * Reading never stops at the first problem: every problem of the flags
+ * and the file (with FILE:LINE, section, key, value and what is allowed)
+ * is collected, so that --check-config can list them all and a broker
+ * with a bad config refuses to start naming each one.
  */
 #ifndef SWB_CONFIG_H
 #define SWB_CONFIG_H
@@ -18,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "swb_codec.h"
 #include "swb_error.h"
@@ -39,9 +47,12 @@ typedef struct swb_sponsor_def {
     bool escalate;        /* a passed deadline raises priority instead
                              of expiring the task                      */
     bool best_skilled;    /* choose the best-skilled agent            */
+    unsigned sl_percent;  /* service-level target: percent of calls   */
+    unsigned sl_seconds;  /* answered within seconds; 0 = 80 / 20     */
 } swb_sponsor_def_t;
 
 typedef struct swb_config {
+    char *config_file;  /* --config / --check-config FILE, or NULL  */
     char *data_dir;     /* --data (required)                        */
     char *region;       /* --region, "local"                        */
     char *clients_ep;   /* --clients, tcp://127.0.0.1:7700          */
@@ -67,19 +78,43 @@ typedef struct swb_config {
     uint64_t batch_max;     /* --batch-max 1000 messages per commit */
     uint64_t map_initial;   /* --map-initial 64 MiB                 */
     uint64_t map_max;       /* --map-max 64 GiB                     */
+    uint64_t retention_ms;  /* --retention 7d: finished tasks, their
+                               results and keys are removed this long
+                               after they finished; 0 (off) keeps them  */
+    uint64_t retention_batch; /* --retention-batch 200: most records
+                                 removed per sweep step                 */
     int log_level;          /* --log-level info                     */
     bool insecure;          /* --insecure (reserved for CURVE)      */
 } swb_config_t;
 
+/* What the caller should do once the settings are read. */
+typedef enum swb_config_mode {
+    SWB_CONFIG_RUN = 0, /* start the broker                                */
+    SWB_CONFIG_EXIT,    /* --help / --help-config: printed, exit 0         */
+    SWB_CONFIG_CHECK    /* --check-config FILE: report, do not start       */
+} swb_config_mode_t;
+
 /*
- * Fills *cfg from argv (and the file named by --config). On a usage or
- * config error returns SWB_EINVAL with a sentence in why naming the flag
- * or key (and line) and the value. *cfg owns its strings: free with
- * swb_config_free even after an error.
- * *exit_now is set for --help / --version (already printed).
+ * Fills *cfg from the defaults, then the config file (--config FILE or
+ * --check-config FILE), then the other flags of argv (flags win), then
+ * checks the rules between settings (retry-max-ms >= retry-base-ms,
+ * map-max >= map-initial, data given).
+ * Every problem is appended to *problems (a list the caller owns and
+ * frees with swb_codec_free_strs) as one sentence that says where
+ * ("FILE:LINE: [SECTION] KEY = \"VALUE\": ..." or "--KEY \"VALUE\": ..."),
+ * what is wrong and what is allowed.
+ * Returns SWB_OK when there is none, else SWB_EINVAL (SWB_ENOMEM when out
+ * of memory). *cfg owns its strings: free with swb_config_free even after
+ * an error. *mode says what to do next (--help and --help-config have
+ * already printed to stdout).
  */
-swb_err_t swb_config_parse(int argc, char **argv, swb_config_t *cfg,
-                           bool *exit_now, char *why, size_t why_len);
+swb_err_t swb_config_load(int argc, char **argv, swb_config_t *cfg,
+                          swb_config_mode_t *mode, swb_strs_t *problems);
+
+/* Writes the --check-config summary of a valid config to out: region,
+ * data, endpoints, sites (country, time zone, hours), sponsors, retention. */
+void swb_config_summary(const swb_config_t *cfg, const char *file, FILE *out);
+
 void swb_config_free(swb_config_t *cfg);
 
 /* Finds a sponsor by name; borrowed pointer or NULL. */

@@ -73,6 +73,7 @@ static const char *const store_db_names[SWB_DB_COUNT_] = {
     [SWB_DB_SITES] = "sites",
     [SWB_DB_AGENTS] = "agents",
     [SWB_DB_EVENTS] = "events",
+    [SWB_DB_STATS] = "stats",
 };
 
 static const char store_format_key[] = "format";
@@ -666,6 +667,46 @@ swb_store_each(swb_store_t *s, swb_store_db_t db, swb_store_each_fn fn,
     s->in_each--;
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
+    return (rc == 0 || rc == MDB_NOTFOUND) ? SWB_OK : SWB_ESTORE;
+}
+
+swb_err_t
+swb_store_scan(swb_store_t *s, swb_store_db_t db, const void *start,
+               size_t slen, size_t max, swb_store_each_fn fn, void *arg,
+               size_t *visited)
+{
+    size_t n = 0;
+    if (visited)
+        *visited = 0;
+    if (!s || !fn || !store_db_ok(db) || max == 0 || slen > STORE_MAX_KEY)
+        return SWB_EINVAL;
+    if (s->broken)
+        return SWB_ESTORE;
+
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return SWB_ESTORE;
+    rc = mdb_cursor_open(txn, s->dbi[db], &cur);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return SWB_ESTORE;
+    }
+    MDB_val k = {slen, (void *)start}, v;
+    s->in_each++;
+    for (rc = mdb_cursor_get(cur, &k, &v,
+                             start && slen ? MDB_SET_RANGE : MDB_FIRST);
+         rc == 0 && n < max; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        n++;
+        if (fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg) != 0)
+            break;
+    }
+    s->in_each--;
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (visited)
+        *visited = n;
     return (rc == 0 || rc == MDB_NOTFOUND) ? SWB_OK : SWB_ESTORE;
 }
 

@@ -21,6 +21,7 @@
  *   sites    site id -> site record
  *   agents   agent id -> agent record (state, reason, since, site)
  *   events   sequence (u64 BE) -> agent state change (time, agent, state)
+ *   stats    scope key -> counters of a scope (stats.c)
  *
  * Threading: one thread only (the broker loop). Not thread-safe.
  */
@@ -49,6 +50,7 @@ typedef enum swb_store_db {
     SWB_DB_SITES,
     SWB_DB_AGENTS,
     SWB_DB_EVENTS,
+    SWB_DB_STATS,
     SWB_DB_COUNT_
 } swb_store_db_t;
 
@@ -117,6 +119,19 @@ typedef int (*swb_store_each_fn)(const void *key, size_t klen, const void *val,
                                  size_t vlen, void *arg);
 swb_err_t swb_store_each(swb_store_t *s, swb_store_db_t db, swb_store_each_fn fn,
                          void *arg);
+
+/*
+ * Like swb_store_each, but bounded: calls fn for at most `max` records of
+ * db in key order, starting at the first key >= start (start NULL or slen
+ * 0: the first record), in one read transaction that sees only committed
+ * data. key/val are only valid during the call; fn returns 0 to go on,
+ * non-zero to stop. *visited (may be NULL) is set to the number of records
+ * given to fn. For sweeps that must not hold up the loop (retention.c).
+ * Errors: SWB_EINVAL (no store or fn, bad db, max 0), SWB_ESTORE.
+ */
+swb_err_t swb_store_scan(swb_store_t *s, swb_store_db_t db, const void *start,
+                         size_t slen, size_t max, swb_store_each_fn fn,
+                         void *arg, size_t *visited);
 
 /* Current map size and bytes in use (for metrics and tests). */
 void swb_store_usage(swb_store_t *s, size_t *map_bytes, size_t *used_bytes);

@@ -78,6 +78,8 @@ extern const cli_cmd_t cli_cmd_cancel;
 extern const cli_cmd_t cli_cmd_list;
 extern const cli_cmd_t cli_cmd_agents;
 extern const cli_cmd_t cli_cmd_agent_state;
+extern const cli_cmd_t cli_cmd_stats;
+extern const cli_cmd_t cli_cmd_sites;
 
 /* Prints "switchboard: <message>" on stderr; returns CLI_EXIT_USAGE. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,7 +1,7 @@
 /*
  * main.c - `switchboard`, the client and operator command line
  * (PRODUCT.md 6a): submit, status, wait, cancel, list, agents,
- * agent-state.
+ * agent-state, stats, sites.
  *
  * This file reads the global options that come before the command
  * (--broker, --connect-timeout, --json; the environment variable
@@ -28,7 +28,8 @@ static const cli_cmd_t cli_cmd_help = {
 
 static const cli_cmd_t *const commands[] = {
     &cli_cmd_submit, &cli_cmd_status, &cli_cmd_wait,   &cli_cmd_cancel,
-    &cli_cmd_list,   &cli_cmd_agents, &cli_cmd_agent_state, &cli_cmd_help,
+    &cli_cmd_list,   &cli_cmd_agents, &cli_cmd_agent_state, &cli_cmd_stats,
+    &cli_cmd_sites,  &cli_cmd_help,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -46,7 +47,8 @@ tool_help(FILE *out)
 {
     fprintf(out, "Usage: switchboard [global options] COMMAND [options]\n\n"
                  "Submit tasks to a Switchboard broker and follow them;\n"
-                 "see the agents and set their states.\n\n"
+                 "see the agents and set their states; watch the\n"
+                 "region's statistics.\n\n"
                  "Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);

@@ -166,6 +166,8 @@ request_req(swb_msg_t *m)
     case SWB_MSG_LIST: return &m->u.list.req;
     case SWB_MSG_AGENTS: return &m->u.agents.req;
     case SWB_MSG_AGENT_STATE: return &m->u.state.req;
+    case SWB_MSG_STATS:
+    case SWB_MSG_SITES: return &m->u.stats.req;
     default: return NULL;
     }
 }
@@ -179,6 +181,8 @@ reply_req(const swb_msg_t *m, uint64_t *req)
     case SWB_MSG_TASK: *req = m->u.task.req; return true;
     case SWB_MSG_TASKS: *req = m->u.tasks.req; return true;
     case SWB_MSG_AGENT_LIST: *req = m->u.agents.req; return true;
+    case SWB_MSG_STATS_REPLY:
+    case SWB_MSG_SITES_REPLY: *req = m->u.stats.req; return true;
     case SWB_MSG_ERROR: *req = m->u.error.req; return true;
     default: return false;
     }
@@ -594,4 +598,39 @@ swb_client_agent_state(swb_client_t *c, const char *agent, const char *state,
     }
     swb_msg_clear(&reply);
     return SWB_OK;
+}
+
+/* ---- statistics --------------------------------------------------------- */
+
+/* Sends a STATS or SITES request; *json takes the reply's document. */
+static swb_err_t
+client_document(swb_client_t *c, swb_msg_type_t type, const char *site,
+                char **json)
+{
+    swb_msg_t m = {.type = type}, reply;
+    *json = NULL;
+    /* The codec only reads through the pointer. */
+    m.u.stats.site = (char *)site;
+    swb_err_t rc = client_call(c, &m, type == SWB_MSG_STATS
+                                          ? SWB_MSG_STATS_REPLY
+                                          : SWB_MSG_SITES_REPLY,
+                               (uint64_t)c->timeout_ms, &reply);
+    if (rc)
+        return rc;
+    *json = reply.u.stats.json;
+    reply.u.stats.json = NULL;
+    swb_msg_clear(&reply);
+    return SWB_OK;
+}
+
+swb_err_t
+swb_client_stats(swb_client_t *c, const char *site, char **json)
+{
+    return client_document(c, SWB_MSG_STATS, site, json);
+}
+
+swb_err_t
+swb_client_sites(swb_client_t *c, char **json)
+{
+    return client_document(c, SWB_MSG_SITES, NULL, json);
 }

@@ -1,7 +1,8 @@
 /*
  * swb_client.h - libswitchboard's client API: submit tasks to a regional
  * broker and follow them (status, wait, cancel, list); see the agents and
- * set their states (agents, agent_state).
+ * set their states (agents, agent_state); read the operations figures
+ * (stats, sites).
  *
  * A client is one ZeroMQ DEALER socket to the broker's client endpoint.
  * Every request carries a request number (req) and every reply echoes it,
@@ -128,5 +129,20 @@ swb_err_t swb_client_agents(swb_client_t *c, const char *site,
 swb_err_t swb_client_agent_state(swb_client_t *c, const char *agent,
                                  const char *state, const char *reason,
                                  swb_m_agents_t *out);
+
+/*
+ * The broker's statistics document (broker/stats.h describes every key):
+ * per region, site and queue, live figures and the last_15m / today /
+ * total windows. `site` (NULL = all) keeps only that site in "sites".
+ * *json (NUL-terminated JSON text, malloc'd) is owned by the caller:
+ * free(). Errors: SWB_ENOTFOUND (site unknown to the broker),
+ * SWB_EUNREACHABLE, ...
+ */
+swb_err_t swb_client_stats(swb_client_t *c, const char *site, char **json);
+
+/* The broker's sites document (broker/stats.h): each site with country,
+ * time zone, hours, open now and agents by state. *json as for
+ * swb_client_stats. */
+swb_err_t swb_client_sites(swb_client_t *c, char **json);
 
 #endif

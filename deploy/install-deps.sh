@@ -5,9 +5,10 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libzmq3-dev libczmq-dev
-      libmsgpack-dev liblmdb-dev libjansson-dev libinih-dev lmdb-utils)
+      libmsgpack-dev liblmdb-dev libjansson-dev libinih-dev lmdb-utils
+      libmicrohttpd-dev)
 if [[ "${1:-}" == "--test" ]]; then
-    pkgs+=(clang libclang-rt-14-dev)
+    pkgs+=(clang libclang-rt-14-dev curl chromium)
 fi
 
 missing=()

@@ -216,6 +216,23 @@ static const swb_field_t agents_fields[] = {
 };
 static SCHEMA(agents_schema, swb_m_agents_t, "agents", agents_fields);
 
+static const swb_field_t stats_fields[] = {
+    FLD(swb_m_stats_t, req, "req", SWB_F_U64, false, 0),
+    FLD(swb_m_stats_t, site, "site", SWB_F_STR, false, SWB_MAX_NAME),
+};
+static SCHEMA(stats_schema, swb_m_stats_t, "stats", stats_fields);
+
+static const swb_field_t sites_fields[] = {
+    FLD(swb_m_stats_t, req, "req", SWB_F_U64, false, 0),
+};
+static SCHEMA(sites_schema, swb_m_stats_t, "sites", sites_fields);
+
+static const swb_field_t doc_fields[] = {
+    FLD(swb_m_stats_t, req, "req", SWB_F_U64, false, 0),
+    FLD(swb_m_stats_t, json, "json", SWB_F_STR, true, SWB_MAX_STATS_JSON),
+};
+static SCHEMA(doc_schema, swb_m_stats_t, "document", doc_fields);
+
 static const struct {
     const char *name;
     const swb_schema_t *schema;
@@ -245,6 +262,10 @@ static const struct {
     [SWB_MSG_AGENTS] = {"agents", &agents_schema},
     [SWB_MSG_AGENT_LIST] = {"agent_list", &agents_schema},
     [SWB_MSG_AGENT_STATE] = {"agent_state", &state_schema},
+    [SWB_MSG_STATS] = {"stats", &stats_schema},
+    [SWB_MSG_STATS_REPLY] = {"stats_reply", &doc_schema},
+    [SWB_MSG_SITES] = {"sites", &sites_schema},
+    [SWB_MSG_SITES_REPLY] = {"sites_reply", &doc_schema},
 };
 
 const char *

@@ -185,6 +185,16 @@ typedef struct swb_m_agents {
     swb_list_t agents;   /* AGENT_LIST: of swb_agent_info_t */
 } swb_m_agents_t;
 
+/* STATS, STATS_REPLY, SITES, SITES_REPLY: the operations documents of
+ * broker/stats.h, carried as JSON text so that the broker's one builder
+ * stays the only source of their shape. */
+#define SWB_MAX_STATS_JSON (8u << 20) /* bytes of one document */
+typedef struct swb_m_stats {
+    uint64_t req;
+    char *site; /* STATS: only this site (NULL = every site)  */
+    char *json; /* the replies: the document as JSON text      */
+} swb_m_stats_t;
+
 typedef enum swb_msg_type {
     SWB_MSG_SUBMIT = 0,
     SWB_MSG_SUBMITTED,
@@ -211,6 +221,10 @@ typedef enum swb_msg_type {
     SWB_MSG_AGENTS,
     SWB_MSG_AGENT_LIST,
     SWB_MSG_AGENT_STATE,
+    SWB_MSG_STATS,
+    SWB_MSG_STATS_REPLY,
+    SWB_MSG_SITES,
+    SWB_MSG_SITES_REPLY,
     SWB_MSG_COUNT
 } swb_msg_type_t;
 
@@ -233,6 +247,7 @@ typedef struct swb_msg {
         swb_m_lease_t lease; /* ACK, RELEASE, REVOKE, ACCEPT */
         swb_m_state_t state; /* STATE, AGENT_STATE */
         swb_m_agents_t agents; /* AGENTS, AGENT_LIST */
+        swb_m_stats_t stats;   /* STATS, SITES and their replies */
     } u;
 } swb_msg_t;
 

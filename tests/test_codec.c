@@ -340,6 +340,19 @@ fill_msg(swb_msg_t *m, swb_msg_type_t type)
         m->u.agents.agents.n = 2;
         break;
     }
+    case SWB_MSG_STATS:
+        m->u.stats.req = 21;
+        m->u.stats.site = xstrdup("mnl-1");
+        break;
+    case SWB_MSG_SITES:
+        m->u.stats.req = 22;
+        break;
+    case SWB_MSG_STATS_REPLY:
+    case SWB_MSG_SITES_REPLY:
+        m->u.stats.req = 23;
+        m->u.stats.json = xstrdup("{\"version\":1,\"region\":{\"name\":"
+                                  "\"manila\",\"tz\":\"Asia/Manila\"}}");
+        break;
     case SWB_MSG_COUNT:
         break;
     }

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "log.h"
+#include "swb_log.h"
 
 typedef swb_err_t (*opt_fn)(swb_config_t *cfg, const char *name,
                             const char *val, char *why, size_t why_len);

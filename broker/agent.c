@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "swb_log.h"
 
 static void
 put_record(swb_broker_t *b, swb_store_db_t db, const void *key, size_t klen,

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "log.h"
+#include "swb_log.h"
 
 /* ---- task table keyed by uint64_t ---- */
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "log.h"
+#include "swb_log.h"
 
 #define C_ERR(b, rid, len, req, id, code, field, ...)                          \
     swb_broker_error(b, SWB_SIDE_CLIENT, rid, len, req, id, code, field,       \

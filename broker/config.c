@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
 #include "swb_domain.h"
+#include "swb_log.h"
 
 static swb_err_t
 set_str(swb_config_t *cfg, const char *name, const char *val, char *why,

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "swb_log.h"
 
 const swb_cfg_key_t swb_cfg_site_keys[] = {
     {"country", "CC", "(none)",

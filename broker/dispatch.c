@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "swb_log.h"
 
 /* ---- due heap: deadlines and patience ---- */
 

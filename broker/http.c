@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "broker_int.h"
-#include "log.h"
+#include "swb_log.h"
 #include "metrics.h"
 #include "stats.h"
 

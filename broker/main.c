@@ -15,7 +15,7 @@
 
 #include "broker.h"
 #include "config.h"
-#include "log.h"
+#include "swb_log.h"
 
 static volatile sig_atomic_t swb_stop;
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "swb_log.h"
 
 #define RETENTION_SCAN_FACTOR 4      /* records read per removal allowed */
 #define RETENTION_MIN_GAP_MS 200     /* between cycles, at least         */

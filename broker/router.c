@@ -1,336 +1,90 @@
 /*
- * router.c - requirement classes, capability classes, the links between
- * them, and the two decisions (see router.h for the rules).
+ * router.c - the waiting tasks, the idle agents, and the two decisions
+ * (see router.h for the rules). The classes themselves, their keys and
+ * links are in router_class.c; the layout in router_int.h.
+ *
+ * Waiting tasks sit in two keyed heaps per tclass (priority order and
+ * age); after every change the tclass copies its heads' keys into its
+ * summary line, and tells its linked aclasses when an inbound class
+ * starts or stops having callers waiting. Ready agents with room for a
+ * channel sit in one of two FIFO lists per aclass and channel: FREE
+ * (holding nothing) and BUSY (holding work), linked through the sessions
+ * (no allocation); the aclass keeps each head's idle_since and name hash
+ * in the slot pick_agent reads.
+ *
+ * So pick_task reads one summary line per linked tclass and follows a
+ * pointer only for the winner (or for a class whose head the agent
+ * refused), and pick_agent reads half a line per linked aclass and walks
+ * a list only when a head's name hash matches an agent who refused the
+ * task. Both first prefetch all those lines, so their misses overlap.
  */
 #include "router.h"
 
 #include <czmq.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap.h"
+#include "router_int.h"
 #include "swb_domain.h"
 
-typedef struct swb_link {
-    struct swb_aclass *a;
-    struct swb_tclass *t;
-    uint64_t score; /* best-skilled: the agent's levels on the task's needs */
-} swb_link_t;
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
 
-typedef struct swb_links {
-    swb_link_t **v;
-    size_t n, cap;
-} swb_links_t;
+#define REFUSED_HASHES 16 /* refusals hashed on the stack per pick_agent */
+#define SLOW_CLASSES 16   /* tclasses pick_task re-reads before all      */
 
-typedef struct swb_tclass {
-    char *key;
-    int channel;
-    bool voice, inbound, best_skilled;
-    swb_task_spec_t req; /* requirements (a copy without payload/key) */
-    swb_heap_t prio;     /* priority, deadline, age                    */
-    swb_heap_t age;      /* age only: the starvation guard             */
-    swb_links_t links;   /* eligible capability classes                */
-} swb_tclass_t;
-
-typedef struct swb_aclass {
-    char *key;
-    swb_m_hello_t prof; /* the profile (a copy without holding)       */
-    const swb_site_def_t *site;
-    bool site_open;
-    zlistx_t *idle[SWB_CH_COUNT]; /* ready sessions with room, per channel */
-    swb_links_t links;            /* eligible requirement classes    */
-    size_t inbound_waiting;       /* tasks waiting in linked inbound classes */
-} swb_aclass_t;
-
-typedef struct swb_classes {
-    void **v;
-    size_t n, cap;
-} swb_classes_t;
-
-struct swb_router {
-    const swb_config_t *cfg;
-    zhashx_t *tmap, *amap; /* key -> class (borrowed; owned by tv / av) */
-    swb_classes_t tv, av;
-    swb_links_t all;       /* every link, owned                         */
-    size_t waiting;
-};
-
-/* ---- small growable arrays ---- */
-
-static swb_err_t
-grow_push(void ***v, size_t *n, size_t *cap, void *item)
-{
-    if (*n == *cap) {
-        size_t nc = *cap ? 2 * *cap : 8;
-        void **nv = realloc(*v, nc * sizeof *nv);
-        if (!nv)
-            return SWB_ENOMEM;
-        *v = nv;
-        *cap = nc;
-    }
-    (*v)[(*n)++] = item;
-    return SWB_OK;
-}
-
-static swb_err_t
-links_push(swb_links_t *l, swb_link_t *k)
-{
-    return grow_push((void ***)&l->v, &l->n, &l->cap, k);
-}
-
-static swb_err_t
-classes_push(swb_classes_t *c, void *k)
-{
-    return grow_push(&c->v, &c->n, &c->cap, k);
-}
-
-/* ---- canonical class keys ---- */
-
-typedef struct keybuf {
-    char *s;
-    size_t n, cap;
-    bool oom;
-} keybuf_t;
+/* ---- keys and summaries ---- */
 
 static void
-kb_add(keybuf_t *k, const char *text)
+prio_key(const swb_btask_t *t, uint64_t k[SWB_RK_PRIO])
 {
-    size_t len = strlen(text);
-    if (k->oom)
-        return;
-    if (k->n + len + 1 > k->cap) {
-        size_t nc = (k->n + len + 1) * 2;
-        char *ns = realloc(k->s, nc);
-        if (!ns) {
-            k->oom = true;
-            return;
-        }
-        k->s = ns;
-        k->cap = nc;
-    }
-    memcpy(k->s + k->n, text, len + 1);
-    k->n += len;
+    const swb_task_spec_t *sp = t->rec.spec;
+    k[0] = UINT64_MAX - sp->priority; /* high first */
+    k[1] = sp->deadline ? sp->deadline : UINT64_MAX;
+    k[2] = t->rec.created;
+    k[3] = t->rec.id;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
-cmp_level(const void *a, const void *b)
-{
-    return strcmp(((const swb_level_t *)a)->name,
-                  ((const swb_level_t *)b)->name);
-}
-
-/* tag=item,item (sorted) */
 static void
-kb_strs(keybuf_t *k, const char *tag, const swb_strs_t *s)
+age_key(const swb_btask_t *t, uint64_t k[SWB_RK_AGE])
 {
-    kb_add(k, tag);
-    if (!s->n)
-        return;
-    char **v = malloc(s->n * sizeof *v);
-    if (!v) {
-        k->oom = true;
-        return;
-    }
-    memcpy(v, s->v, s->n * sizeof *v);
-    qsort(v, s->n, sizeof *v, cmp_str);
-    for (size_t i = 0; i < s->n; i++) {
-        kb_add(k, v[i]);
-        kb_add(k, ",");
-    }
-    free(v);
+    k[0] = t->rec.created;
+    k[1] = t->rec.id;
 }
 
-/* tag=name:level,... (sorted) */
+/* Copies the heads' keys into the summary; counts the class in (or out
+ * of) its aclasses' inbound_busy when it starts (or stops) waiting. */
 static void
-kb_levels(keybuf_t *k, const char *tag, const swb_levels_t *l)
+tsum_refresh(swb_tclass_t *tc)
 {
-    kb_add(k, tag);
-    if (!l->n)
+    bool was = tc->sum.waiting, now = tc->prio.n > 0;
+    if (now) {
+        memcpy(tc->sum.prio, swb_kheap_top_key(&tc->prio),
+               sizeof tc->sum.prio);
+        memcpy(tc->sum.age, swb_kheap_top_key(&tc->age), sizeof tc->sum.age);
+    }
+    tc->sum.waiting = now;
+    if (!tc->inbound || was == now)
         return;
-    swb_level_t *v = malloc(l->n * sizeof *v);
-    if (!v) {
-        k->oom = true;
-        return;
+    for (size_t i = 0; i < tc->nla; i++) {
+        swb_aclass_t *a = tc->la[i];
+        bool crossed = now ? a->inbound_busy++ == 0 : --a->inbound_busy == 0;
+        if (crossed)
+            swb_router_aclass_sync(a);
     }
-    memcpy(v, l->v, l->n * sizeof *v);
-    qsort(v, l->n, sizeof *v, cmp_level);
-    for (size_t i = 0; i < l->n; i++) {
-        char lv[24];
-        snprintf(lv, sizeof lv, ":%llu,", (unsigned long long)v[i].level);
-        kb_add(k, v[i].name);
-        kb_add(k, lv);
-    }
-    free(v);
 }
 
-static bool
-task_best_skilled(const swb_config_t *cfg, const swb_task_spec_t *t)
+/* FNV-1a: the name hash of agents and refusals. */
+static uint32_t
+name_hash(const char *s)
 {
-    if (t->routing)
-        return strcmp(t->routing, "best-skilled") == 0;
-    const swb_sponsor_def_t *sp = swb_config_sponsor(cfg, t->sponsor);
-    return sp && sp->best_skilled;
-}
-
-static char *
-tclass_key(const swb_config_t *cfg, const swb_task_spec_t *t)
-{
-    keybuf_t k = {0};
-    kb_add(&k, "c=");
-    kb_add(&k, t->channel);
-    kb_levels(&k, "|l=", &t->lang);
-    kb_levels(&k, "|k=", &t->skills);
-    kb_add(&k, "|p=");
-    kb_add(&k, t->sponsor ? t->sponsor : "");
-    kb_strs(&k, "|s=", &t->sites);
-    kb_strs(&k, "|n=", &t->countries);
-    kb_add(&k, task_best_skilled(cfg, t) ? "|b" : "|i");
-    if (k.oom) {
-        free(k.s);
-        return NULL;
-    }
-    return k.s;
-}
-
-static char *
-aclass_key(const swb_m_hello_t *a)
-{
-    keybuf_t k = {0};
-    kb_add(&k, "s=");
-    kb_add(&k, a->site);
-    kb_strs(&k, "|c=", &a->channels);
-    kb_levels(&k, "|p=", &a->speaks);
-    kb_levels(&k, "|w=", &a->writes);
-    kb_levels(&k, "|k=", &a->skills);
-    kb_strs(&k, "|o=", &a->sponsors);
-    if (k.oom) {
-        free(k.s);
-        return NULL;
-    }
-    return k.s;
-}
-
-/* ---- eligibility ---- */
-
-static bool
-levels_cover(const swb_levels_t *have, const swb_levels_t *need)
-{
-    for (size_t i = 0; i < need->n; i++) {
-        const swb_level_t *h = swb_levels_find(have, need->v[i].name);
-        if (!h || h->level < need->v[i].level)
-            return false;
-    }
-    return true;
-}
-
-bool
-swb_router_eligible(const swb_config_t *cfg, const swb_m_hello_t *a,
-                    const swb_site_def_t *site, const swb_task_spec_t *t)
-{
-    int ch = swb_channel_parse(t->channel);
-    if (ch < 0 || !swb_strs_has(&a->channels, t->channel))
-        return false;
-    /* spoken level for voice, written level for everything else */
-    if (!levels_cover(swb_channel_is_voice(ch) ? &a->speaks : &a->writes,
-                      &t->lang))
-        return false;
-    if (!levels_cover(&a->skills, &t->skills))
-        return false;
-    const swb_sponsor_def_t *sp = swb_config_sponsor(cfg, t->sponsor);
-    if (sp && sp->certification && !swb_strs_has(&a->sponsors, t->sponsor))
-        return false;
-    const char *country = site ? site->country : "";
-    if (t->sites.n && !swb_strs_has(&t->sites, a->site))
-        return false;
-    if (t->countries.n && !swb_strs_has(&t->countries, country))
-        return false;
-    if (sp && sp->countries.n && !swb_strs_has(&sp->countries, country))
-        return false;
-    if (sp && sp->regions.n && !swb_strs_has(&sp->regions, cfg->region))
-        return false;
-    return true;
-}
-
-static uint64_t
-skill_score(const swb_m_hello_t *a, const swb_task_spec_t *t)
-{
-    uint64_t score = 0;
-    for (size_t i = 0; i < t->skills.n; i++) {
-        const swb_level_t *h = swb_levels_find(&a->skills, t->skills.v[i].name);
-        score += h ? h->level : 0;
-    }
-    return score;
-}
-
-/* ---- task order ---- */
-
-static int
-cmp_prio(const void *a, const void *b)
-{
-    const swb_btask_t *x = a, *y = b;
-    uint64_t px = x->rec.spec->priority, py = y->rec.spec->priority;
-    if (px != py)
-        return px > py ? -1 : 1;
-    uint64_t dx = x->rec.spec->deadline ? x->rec.spec->deadline : UINT64_MAX;
-    uint64_t dy = y->rec.spec->deadline ? y->rec.spec->deadline : UINT64_MAX;
-    if (dx != dy)
-        return dx < dy ? -1 : 1;
-    if (x->rec.created != y->rec.created)
-        return x->rec.created < y->rec.created ? -1 : 1;
-    return x->rec.id < y->rec.id ? -1 : x->rec.id > y->rec.id;
-}
-
-static int
-cmp_age(const void *a, const void *b)
-{
-    const swb_btask_t *x = a, *y = b;
-    if (x->rec.created != y->rec.created)
-        return x->rec.created < y->rec.created ? -1 : 1;
-    return x->rec.id < y->rec.id ? -1 : x->rec.id > y->rec.id;
-}
-
-static size_t *
-pos_prio(void *item)
-{
-    return &((swb_btask_t *)item)->prio_pos;
-}
-
-static size_t *
-pos_age(void *item)
-{
-    return &((swb_btask_t *)item)->age_pos;
-}
-
-/* The task a class offers next, and whether it is starving. */
-static swb_btask_t *
-class_next(const swb_router_t *r, swb_tclass_t *tc, uint64_t now,
-           bool *starving)
-{
-    swb_btask_t *old = swb_heap_top(&tc->age);
-    *starving = old && now >= old->rec.created + r->cfg->starve_ms;
-    return *starving ? old : swb_heap_top(&tc->prio);
-}
-
-/* True when x should go before y. */
-static bool
-goes_first(const swb_btask_t *x, bool xs, const swb_btask_t *y, bool ys)
-{
-    bool xi = x->channel == SWB_CH_VOICE_INBOUND;
-    bool yi = y->channel == SWB_CH_VOICE_INBOUND;
-    if (xi != yi)
-        return xi;
-    if (xs != ys)
-        return xs;
-    if (xs)
-        return cmp_age(x, y) < 0;
-    return cmp_prio(x, y) < 0;
+    uint32_t h = 2166136261u;
+    for (; s && *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
 }
 
 static bool
@@ -339,128 +93,55 @@ refused_by(const swb_btask_t *t, const swb_session_t *s)
     return t->refused.n && swb_strs_has(&t->refused, s->profile.agent);
 }
 
-/* ---- classes ---- */
+/* ---- idle lists ---- */
 
-static swb_err_t
-link_classes(swb_router_t *r, swb_aclass_t *a, swb_tclass_t *t)
+/* Copies the head of list (ch, l) into the slot pick_agent reads. */
+static void
+idle_refresh(swb_aclass_t *a, int ch, int l)
 {
-    swb_link_t *k = calloc(1, sizeof *k);
-    if (!k)
-        return SWB_ENOMEM;
-    k->a = a;
-    k->t = t;
-    k->score = skill_score(&a->prof, &t->req);
-    if (links_push(&r->all, k)) {
-        free(k);
-        return SWB_ENOMEM;
-    }
-    if (links_push(&a->links, k) || links_push(&t->links, k))
-        return SWB_ENOMEM;
-    if (t->inbound)
-        a->inbound_waiting += t->prio.n;
-    return SWB_OK;
+    const swb_session_t *h = a->head[ch][l];
+    swb_aslot_t *slot = &a->slot[ch];
+    slot->hash[l] = h ? h->agent_hash : 0;
+    slot->since[l] = !h ? SWB_SINCE_NONE
+                     : h->idle_since == SWB_SINCE_NONE ? SWB_SINCE_NONE - 1
+                                                       : h->idle_since;
 }
 
 static void
-tclass_free(swb_tclass_t *t)
+idle_leave(swb_aclass_t *a, swb_session_t *s, int ch)
 {
-    free(t->key);
-    swb_codec_free(&swb_task_spec_schema, &t->req);
-    swb_heap_fini(&t->prio);
-    swb_heap_fini(&t->age);
-    free(t->links.v);
-    free(t);
+    int l = (int)(s->idle_busy >> ch & 1);
+    struct swb_idle_link *k = &s->idle_link[ch];
+    if (k->prev)
+        k->prev->idle_link[ch].next = k->next;
+    else
+        a->head[ch][l] = k->next;
+    if (k->next)
+        k->next->idle_link[ch].prev = k->prev;
+    else
+        a->tail[ch][l] = k->prev;
+    bool was_head = !k->prev;
+    k->prev = k->next = NULL;
+    s->idle_h[ch] = NULL;
+    if (was_head)
+        idle_refresh(a, ch, l);
 }
 
 static void
-aclass_free(swb_aclass_t *a)
+idle_join(swb_aclass_t *a, swb_session_t *s, int ch, int l)
 {
-    free(a->key);
-    swb_codec_free(swb_msg_schema(SWB_MSG_HELLO), &a->prof);
-    for (int ch = 0; ch < SWB_CH_COUNT; ch++)
-        zlistx_destroy(&a->idle[ch]);
-    free(a->links.v);
-    free(a);
-}
-
-static swb_tclass_t *
-tclass_get(swb_router_t *r, const swb_task_spec_t *spec)
-{
-    char *key = tclass_key(r->cfg, spec);
-    if (!key)
-        return NULL;
-    swb_tclass_t *t = zhashx_lookup(r->tmap, key);
-    if (t) {
-        free(key);
-        return t;
-    }
-    t = calloc(1, sizeof *t);
-    if (!t) {
-        free(key);
-        return NULL;
-    }
-    t->key = key;
-    t->channel = swb_channel_parse(spec->channel);
-    t->voice = swb_channel_is_voice(t->channel);
-    t->inbound = t->channel == SWB_CH_VOICE_INBOUND;
-    t->best_skilled = task_best_skilled(r->cfg, spec);
-    swb_heap_init(&t->prio, cmp_prio, pos_prio);
-    swb_heap_init(&t->age, cmp_age, pos_age);
-    swb_task_spec_t shallow = *spec; /* requirements only */
-    memset(&shallow.payload, 0, sizeof shallow.payload);
-    shallow.key = NULL;
-    if (swb_codec_copy(&swb_task_spec_schema, &t->req, &shallow) != SWB_OK ||
-        classes_push(&r->tv, t) != SWB_OK) {
-        tclass_free(t);
-        return NULL;
-    }
-    zhashx_insert(r->tmap, t->key, t);
-    for (size_t i = 0; i < r->av.n; i++) {
-        swb_aclass_t *a = r->av.v[i];
-        if (swb_router_eligible(r->cfg, &a->prof, a->site, &t->req))
-            link_classes(r, a, t);
-    }
-    return t;
-}
-
-static swb_aclass_t *
-aclass_get(swb_router_t *r, const swb_m_hello_t *prof)
-{
-    char *key = aclass_key(prof);
-    if (!key)
-        return NULL;
-    swb_aclass_t *a = zhashx_lookup(r->amap, key);
-    if (a) {
-        free(key);
-        return a;
-    }
-    a = calloc(1, sizeof *a);
-    if (!a) {
-        free(key);
-        return NULL;
-    }
-    a->key = key;
-    a->site_open = true;
-    a->site = swb_config_site(r->cfg, prof->site);
-    swb_m_hello_t shallow = *prof;
-    memset(&shallow.holding, 0, sizeof shallow.holding);
-    if (swb_codec_copy(swb_msg_schema(SWB_MSG_HELLO), &a->prof, &shallow) ||
-        classes_push(&r->av, a)) {
-        aclass_free(a);
-        return NULL;
-    }
-    for (size_t i = 0; i < a->prof.channels.n; i++) {
-        int ch = swb_channel_parse(a->prof.channels.v[i]);
-        if (ch >= 0 && !a->idle[ch])
-            a->idle[ch] = zlistx_new();
-    }
-    zhashx_insert(r->amap, a->key, a);
-    for (size_t i = 0; i < r->tv.n; i++) {
-        swb_tclass_t *t = r->tv.v[i];
-        if (swb_router_eligible(r->cfg, &a->prof, a->site, &t->req))
-            link_classes(r, a, t);
-    }
-    return a;
+    struct swb_idle_link *k = &s->idle_link[ch];
+    k->prev = a->tail[ch][l];
+    k->next = NULL;
+    if (k->prev)
+        k->prev->idle_link[ch].next = s;
+    else
+        a->head[ch][l] = s;
+    a->tail[ch][l] = s;
+    s->idle_h[ch] = k;
+    s->idle_busy = (s->idle_busy & ~(1u << ch)) | (uint32_t)l << ch;
+    if (!k->prev)
+        idle_refresh(a, ch, l);
 }
 
 /* ---- public ---- */
@@ -489,15 +170,7 @@ swb_router_destroy(swb_router_t **rp)
     swb_router_t *r = *rp;
     zhashx_destroy(&r->tmap);
     zhashx_destroy(&r->amap);
-    for (size_t i = 0; i < r->tv.n; i++)
-        tclass_free(r->tv.v[i]);
-    for (size_t i = 0; i < r->av.n; i++)
-        aclass_free(r->av.v[i]);
-    for (size_t i = 0; i < r->all.n; i++)
-        free(r->all.v[i]);
-    free(r->tv.v);
-    free(r->av.v);
-    free(r->all.v);
+    swb_router_classes_free(r);
     free(r);
     *rp = NULL;
 }
@@ -505,18 +178,20 @@ swb_router_destroy(swb_router_t **rp)
 swb_err_t
 swb_router_add_task(swb_router_t *r, swb_btask_t *t)
 {
-    if (!t->tclass && !(t->tclass = tclass_get(r, t->rec.spec)))
+    if (!t->tclass && !(t->tclass = swb_router_tclass_get(r, t->rec.spec)))
         return SWB_ENOMEM;
     swb_tclass_t *tc = t->tclass;
-    if (swb_heap_push(&tc->prio, t))
+    uint64_t pk[SWB_RK_PRIO], ak[SWB_RK_AGE];
+    prio_key(t, pk);
+    age_key(t, ak);
+    if (swb_kheap_push(&tc->prio, t, pk))
         return SWB_ENOMEM;
-    if (swb_heap_push(&tc->age, t)) {
-        swb_heap_remove(&tc->prio, t);
+    if (swb_kheap_push(&tc->age, t, ak)) {
+        swb_kheap_remove(&tc->prio, t); /* the heads are as before */
         return SWB_ENOMEM;
     }
-    if (tc->inbound)
-        for (size_t i = 0; i < tc->links.n; i++)
-            tc->links.v[i]->a->inbound_waiting++;
+    if (!tc->sum.waiting || t->prio_pos == 0 || t->age_pos == 0)
+        tsum_refresh(tc);
     r->waiting++;
     return SWB_OK;
 }
@@ -533,11 +208,11 @@ swb_router_remove_task(swb_router_t *r, swb_btask_t *t)
     if (!swb_router_has_task(t))
         return;
     swb_tclass_t *tc = t->tclass;
-    swb_heap_remove(&tc->prio, t);
-    swb_heap_remove(&tc->age, t);
-    if (tc->inbound)
-        for (size_t i = 0; i < tc->links.n; i++)
-            tc->links.v[i]->a->inbound_waiting--;
+    bool head = t->prio_pos == 0 || t->age_pos == 0;
+    swb_kheap_remove(&tc->prio, t);
+    swb_kheap_remove(&tc->age, t);
+    if (head)
+        tsum_refresh(tc);
     r->waiting--;
 }
 
@@ -545,14 +220,19 @@ void
 swb_router_update_task(swb_router_t *r, swb_btask_t *t)
 {
     (void)r;
-    if (swb_router_has_task(t))
-        swb_heap_update(&t->tclass->prio, t);
+    if (!swb_router_has_task(t))
+        return;
+    uint64_t pk[SWB_RK_PRIO];
+    prio_key(t, pk);
+    swb_kheap_update(&t->tclass->prio, t, pk);
+    tsum_refresh(t->tclass);
 }
 
 swb_err_t
 swb_router_add_agent(swb_router_t *r, swb_session_t *s)
 {
-    s->aclass = aclass_get(r, &s->profile);
+    s->agent_hash = name_hash(s->profile.agent);
+    s->aclass = swb_router_aclass_get(r, &s->profile);
     return s->aclass ? SWB_OK : SWB_ENOMEM;
 }
 
@@ -564,10 +244,8 @@ swb_router_remove_agent(swb_router_t *r, swb_session_t *s)
     if (!a)
         return;
     for (int ch = 0; ch < SWB_CH_COUNT; ch++)
-        if (s->idle_h[ch]) {
-            zlistx_detach(a->idle[ch], s->idle_h[ch]);
-            s->idle_h[ch] = NULL;
-        }
+        if (s->idle_h[ch])
+            idle_leave(a, s, ch);
     s->aclass = NULL;
 }
 
@@ -579,20 +257,44 @@ swb_router_agent_changed(swb_router_t *r, swb_session_t *s, uint64_t now_wall)
     swb_aclass_t *a = s->aclass;
     if (!a)
         return;
+    int l = zlistx_size(s->held) ? SWB_IDLE_BUSY : SWB_IDLE_FREE;
     for (int ch = 0; ch < SWB_CH_COUNT; ch++) {
-        if (!a->idle[ch])
+        if (!(a->chans >> ch & 1))
             continue;
         bool should = s->state == SWB_AG_READY && swb_session_can_take(s, ch);
+        if (s->idle_h[ch] &&
+            (!should || (int)(s->idle_busy >> ch & 1) != l))
+            idle_leave(a, s, ch);
         if (should && !s->idle_h[ch])
-            s->idle_h[ch] = zlistx_add_end(a->idle[ch], s);
-        else if (!should && s->idle_h[ch]) {
-            zlistx_detach(a->idle[ch], s->idle_h[ch]);
-            s->idle_h[ch] = NULL;
-        }
+            idle_join(a, s, ch, l);
+        else if (should && a->head[ch][l] == s)
+            idle_refresh(a, ch, l); /* its idle_since may have moved */
     }
 }
 
-#define SWB_IDLE_WALK 16 /* agents looked at per class when skipping */
+/* The first agent in the list from s on who did not refuse t, or NULL;
+ * the first one who did becomes *fallback if that is still empty. */
+static swb_session_t *
+first_willing(const swb_btask_t *t, swb_session_t *s, int ch,
+              swb_session_t **fallback)
+{
+    for (; s; s = s->idle_link[ch].next) {
+        if (!refused_by(t, s))
+            return s;
+        if (!*fallback)
+            *fallback = s;
+    }
+    return NULL;
+}
+
+static bool
+hash_in(const uint32_t *v, size_t n, uint32_t h)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == h)
+            return true;
+    return false;
+}
 
 swb_session_t *
 swb_router_pick_agent(swb_router_t *r, const swb_btask_t *t, uint64_t now_wall)
@@ -600,44 +302,112 @@ swb_router_pick_agent(swb_router_t *r, const swb_btask_t *t, uint64_t now_wall)
     (void)r;
     (void)now_wall;
     swb_tclass_t *tc = t->tclass;
-    swb_session_t *best = NULL, *fallback = NULL;
-    uint64_t best_score = 0;
-    if (!tc)
+    if (!tc || tc->channel < 0)
         return NULL;
-    for (size_t i = 0; i < tc->links.n; i++) {
-        swb_link_t *k = tc->links.v[i];
-        swb_aclass_t *a = k->a;
-        zlistx_t *idle = a->idle[tc->channel];
-        if (!a->site_open || !idle || !zlistx_size(idle))
+    int ch = tc->channel;
+    /* refusals: a head whose name hash matches is checked by name */
+    uint32_t rh[REFUSED_HASHES];
+    size_t nrh = t->refused.n <= REFUSED_HASHES ? t->refused.n : 0;
+    bool check_all = t->refused.n > REFUSED_HASHES;
+    for (size_t i = 0; i < nrh; i++)
+        rh[i] = name_hash(t->refused.v[i]);
+    for (size_t i = 0; i < tc->nla; i++) /* all misses at once */
+        PREFETCH(&tc->la[i]->slot[ch]);
+    swb_aclass_t *best = NULL;
+    swb_session_t *best_s = NULL, *fallback = NULL;
+    uint64_t best_since = 0, best_score = 0;
+    int best_l = 0;
+    for (size_t i = 0; i < tc->nla; i++) {
+        swb_aclass_t *a = tc->la[i];
+        const swb_aslot_t *slot = &a->slot[ch];
+        if ((slot->since[0] & slot->since[1]) == SWB_SINCE_NONE ||
+            !slot->open)
             continue;
         /* blended: a busy agent keeps room for waiting inbound callers */
-        bool hold_back = !tc->voice && a->inbound_waiting > 0;
-        int steps = 0;
-        for (swb_session_t *s = zlistx_first(idle); s && steps < SWB_IDLE_WALK;
-             s = zlistx_next(idle), steps++) {
-            if (hold_back && zlistx_size(s->held))
+        int lists = !tc->voice && slot->callers ? 1 : 2;
+        uint64_t score = tc->score[i];
+        for (int l = 0; l < lists; l++) {
+            uint64_t sn = slot->since[l];
+            swb_session_t *s = NULL;
+            if (sn == SWB_SINCE_NONE)
                 continue;
-            if (refused_by(t, s)) {
-                if (!fallback)
-                    fallback = s;
-                continue;
+            if (check_all || (nrh && hash_in(rh, nrh, slot->hash[l]))) {
+                s = first_willing(t, a->head[ch][l], ch, &fallback);
+                if (!s)
+                    continue;
+                sn = s->idle_since;
             }
             bool better;
             if (!best)
                 better = true;
-            else if (tc->best_skilled && k->score != best_score)
-                better = k->score > best_score;
+            else if (tc->best_skilled && score != best_score)
+                better = score > best_score;
             else
-                better = s->idle_since < best->idle_since;
+                better = sn < best_since;
             if (better) {
-                best = s;
-                best_score = k->score;
+                best = a;
+                best_l = l;
+                best_s = s;
+                best_since = sn;
+                best_score = score;
             }
-            break;
         }
     }
-    /* an agent who refused it gets it again only when nobody else can */
-    return best ? best : fallback;
+    if (!best) /* an agent who refused it, only when nobody else can */
+        return fallback;
+    return best_s ? best_s : best->head[ch][best_l];
+}
+
+/* A tclass's offer to an agent, as pick_task compares them. */
+typedef struct cand {
+    swb_tclass_t *tc;
+    swb_btask_t *t;       /* NULL: the head of age or prio, by starving */
+    const uint64_t *key;  /* age key when starving, else priority key   */
+    bool inbound, starving;
+} cand_t;
+
+/* True when x goes before y: inbound voice, starving (oldest first), then
+ * priority, deadline, age. */
+static bool
+cand_first(const cand_t *x, const cand_t *y)
+{
+    if (x->inbound != y->inbound)
+        return x->inbound;
+    if (x->starving != y->starving)
+        return x->starving;
+    size_t n = x->starving ? SWB_RK_AGE : SWB_RK_PRIO;
+    for (size_t i = 0; i < n; i++)
+        if (x->key[i] != y->key[i])
+            return x->key[i] < y->key[i];
+    return false;
+}
+
+/* The class's offer to s read from its tasks: when s refused the head,
+ * the other order's head (not starving) before giving up on the class. */
+static bool
+cand_exact(cand_t *c, const swb_session_t *s)
+{
+    swb_tclass_t *tc = c->tc;
+    swb_btask_t *t = swb_kheap_top(c->starving ? &tc->age : &tc->prio);
+    if (refused_by(t, s)) {
+        t = swb_kheap_top(c->starving ? &tc->prio : &tc->age);
+        c->starving = false;
+        if (!t || refused_by(t, s))
+            return false;
+    }
+    c->t = t;
+    c->key = c->starving ? swb_kheap_key(&tc->age, t)
+                         : swb_kheap_key(&tc->prio, t);
+    return true;
+}
+
+static bool
+class_in(swb_tclass_t *const *v, size_t n, const swb_tclass_t *tc)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == tc)
+            return true;
+    return false;
 }
 
 swb_btask_t *
@@ -646,30 +416,55 @@ swb_router_pick_task(swb_router_t *r, const swb_session_t *s, uint64_t now_wall)
     swb_aclass_t *a = s->aclass;
     if (!a || s->state != SWB_AG_READY || !a->site_open)
         return NULL;
-    swb_btask_t *best = NULL;
-    bool best_starving = false;
-    for (size_t i = 0; i < a->links.n; i++) {
-        swb_tclass_t *tc = a->links.v[i]->t;
-        if (!tc->prio.n || !swb_session_can_take(s, tc->channel))
-            continue;
-        bool starving;
-        swb_btask_t *t = class_next(r, tc, now_wall, &starving);
-        if (refused_by(t, s)) {
-            /* try the other order's head before giving up on the class */
-            t = starving ? swb_heap_top(&tc->prio) : swb_heap_top(&tc->age);
-            starving = false;
-            if (!t || refused_by(t, s))
+    uint32_t chans = 0;
+    for (int ch = 0; ch < SWB_CH_COUNT; ch++)
+        if (swb_session_can_take(s, ch))
+            chans |= 1u << ch;
+    if (!chans)
+        return NULL;
+    uint64_t starve = r->cfg->starve_ms;
+    /* Classes whose head s refused are read exactly. Their offer then is
+     * never better than the head, so the first pass on the summaries,
+     * then a check of the winner only, gives the same answer. */
+    swb_tclass_t *slow[SLOW_CLASSES];
+    size_t nslow = 0;
+    bool all_slow = false;
+    for (size_t i = 0; i < a->nlt; i++) /* all misses at once */
+        PREFETCH(&a->lt[i]->sum);
+    for (;;) {
+        cand_t best = {NULL, NULL, NULL, false, false};
+        for (size_t i = 0; i < a->nlt; i++) {
+            swb_tclass_t *tc = a->lt[i];
+            const swb_tsum_t *m = &tc->sum;
+            if (!m->waiting || !(chans >> m->channel & 1))
                 continue;
+            bool starving = now_wall >= m->age[0] + starve;
+            cand_t c = {tc, NULL, starving ? m->age : m->prio, m->inbound,
+                        starving};
+            if ((all_slow || (nslow && class_in(slow, nslow, tc))) &&
+                !cand_exact(&c, s))
+                continue;
+            if (!best.tc || cand_first(&c, &best))
+                best = c;
         }
-        if (!best || goes_first(t, starving, best, best_starving)) {
-            best = t;
-            best_starving = starving;
+        if (!best.tc)
+            return NULL;
+        swb_btask_t *t = best.t;
+        if (!t) {
+            t = swb_kheap_top(best.starving ? &best.tc->age : &best.tc->prio);
+            if (refused_by(t, s)) {
+                if (nslow < SLOW_CLASSES)
+                    slow[nslow++] = best.tc;
+                else
+                    all_slow = true;
+                continue;
+            }
         }
+        if (t->channel != SWB_CH_VOICE_INBOUND && a->inbound_busy > 0 &&
+            zlistx_size(s->held) > 0)
+            return NULL; /* blended: finish, then answer the callers */
+        return t;
     }
-    if (best && best->channel != SWB_CH_VOICE_INBOUND &&
-        a->inbound_waiting > 0 && zlistx_size(s->held) > 0)
-        return NULL; /* blended: finish, then answer the callers */
-    return best;
 }
 
 bool
@@ -680,6 +475,7 @@ swb_router_set_site_open(swb_router_t *r, const char *site, bool open)
         swb_aclass_t *a = r->av.v[i];
         if (strcmp(a->prof.site, site) == 0 && a->site_open != open) {
             a->site_open = open;
+            swb_router_aclass_sync(a);
             changed = true;
         }
     }

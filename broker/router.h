@@ -9,25 +9,33 @@
  * works out once against every class on the other side whether they
  * match (a link), so a decision never scans agents or tasks:
  *
- *  - placing a task walks the links of its tclass and looks at the head
- *    of each linked aclass's idle list for the task's channel;
- *  - an agent turning free walks the links of its aclass and looks at the
- *    head of each linked tclass's two heaps (priority order and age).
+ *  - placing a task walks the links of its tclass and looks at the heads
+ *    of each linked aclass's two idle lists for the task's channel (ready
+ *    agents holding nothing, and ready agents holding work with room;
+ *    each in the order agents joined it), through a copy of the heads'
+ *    idle_since that the aclass keeps;
+ *  - an agent turning free walks the links of its aclass and looks at a
+ *    copy each linked tclass keeps of the keys of its two heap heads
+ *    (priority order and age).
  *
  * Cost therefore grows with the number of linked classes, not with fleet
- * or backlog size.
+ * or backlog size; adding, removing or re-sorting a task is O(log n) in
+ * its class.
  *
  * Order of work: inbound voice first; then any task that has waited
  * longer than --starve-ms (oldest first: the starvation bound); then
  * priority (high first), deadline (earliest first), age (oldest first).
- * Choice of agent: longest idle, or with best-skilled routing (sponsor or
- * task) the highest sum of levels on the required skills, then longest
- * idle. A blended agent busy with non-voice work gets no more of it while
- * inbound callers it could answer are waiting, so it frees up for them.
+ * Choice of agent: longest idle (earliest idle_since among those heads),
+ * or with best-skilled routing (sponsor or task) the highest sum of
+ * levels on the required skills, then longest idle. A blended agent busy
+ * with non-voice work gets no more of it while inbound callers it could
+ * answer are waiting, so it frees up for them.
  *
  * Dynamic rules the router checks itself: agent state (only ready agents
  * sit in idle lists), free capacity, site open (set by the broker with
- * swb_router_set_site_open), agents who refused the task's offer.
+ * swb_router_set_site_open), agents who refused the task's offer
+ * (t->refused, read at each decision: a refuser gets the task only when
+ * nobody else can).
  * The router borrows tasks and sessions; it owns its classes.
  */
 #ifndef SWB_ROUTER_H
@@ -50,7 +58,7 @@ void swb_router_destroy(swb_router_t **r);
 swb_err_t swb_router_add_task(swb_router_t *r, swb_btask_t *t);
 /* Takes a task out of the waiting set, if it is in it. */
 void swb_router_remove_task(swb_router_t *r, swb_btask_t *t);
-/* Re-sorts a waiting task after its priority changed. */
+/* Re-sorts a waiting task after its priority or deadline changed. */
 void swb_router_update_task(swb_router_t *r, swb_btask_t *t);
 /* True when the task waits in the router. */
 bool swb_router_has_task(const swb_btask_t *t);
@@ -59,8 +67,8 @@ bool swb_router_has_task(const swb_btask_t *t);
 swb_err_t swb_router_add_agent(swb_router_t *r, swb_session_t *s);
 /* Removes an agent (session ends). */
 void swb_router_remove_agent(swb_router_t *r, swb_session_t *s);
-/* Call after an agent's state or held work changed: updates the idle
- * lists it is in. */
+/* Call after an agent's state, held work or idle_since changed: updates
+ * the idle lists it is in. */
 void swb_router_agent_changed(swb_router_t *r, swb_session_t *s,
                               uint64_t now_wall);
 

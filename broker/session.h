@@ -36,8 +36,15 @@ typedef struct swb_session {
     unsigned cap_ch[SWB_CH_COUNT];
     unsigned held_voice;
     struct swb_aclass *aclass; /* capability class (router.c)         */
-    void *idle_h[SWB_CH_COUNT]; /* handles in the class's idle lists  */
+    void *idle_h[SWB_CH_COUNT]; /* non-NULL while in the class's idle
+                                   list for that channel (router.c)   */
     uint64_t idle_since;      /* unix ms it last became free           */
+    uint32_t idle_busy;       /* bit ch: that idle list is the one of
+                                 agents holding work (router.c)       */
+    uint32_t agent_hash;      /* hash of profile.agent (router.c)      */
+    struct swb_idle_link {    /* neighbours in those lists (router.c) */
+        struct swb_session *prev, *next;
+    } idle_link[SWB_CH_COUNT];
     int state;                /* swb_agent_state_t                     */
     char *state_reason;       /* reason code of not-ready, or NULL     */
     uint64_t state_since;     /* unix ms                               */

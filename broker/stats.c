@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "swb_log.h"
 
 #define SEP '\x1f' /* between the parts of a scope key */
 

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "swb_log.h"
 
 /* ---- where events count ------------------------------------------------- */
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "swb_log.h"
 
 #define W_ERR(b, rid, len, id, code, field, ...)                               \
     swb_broker_error(b, SWB_SIDE_WORKER, rid, len, 0, id, code, field,         \

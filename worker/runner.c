@@ -26,7 +26,7 @@
 
 #include "handler.h"
 #include "swb_domain.h"
-#include "wlog.h"
+#include "swb_log.h"
 #include "wsignal.h"
 
 #define RUN_TICK_MS 100
@@ -92,13 +92,13 @@ run_start(runner_t *r, swb_task_t *t)
         char reason[300];
         snprintf(reason, sizeof reason, "could not start the handler: %s",
                  why);
-        swbw_log("error", "fail", "task=%llu reason=%s", (unsigned long long)id,
-                 swbw_log_quote(q, sizeof q, reason));
+        swb_log(SWB_LOG_ERROR, "worker", "fail", "task=%llu reason=%s", (unsigned long long)id,
+                 swb_log_quote(q, sizeof q, reason));
         (void)swb_worker_fail(r->w, &t, reason, false);
         swb_worker_task_free(&t);
         return;
     }
-    swbw_log("info", "start", "task=%llu channel=%s attempt=%llu pid=%d",
+    swb_log(SWB_LOG_INFO, "worker", "start", "task=%llu channel=%s attempt=%llu pid=%d",
              (unsigned long long)id, ch, (unsigned long long)j->task->attempt,
              (int)j->pid);
 }
@@ -110,7 +110,7 @@ run_finish(runner_t *r, swbw_job_t *j)
     unsigned long long id = (unsigned long long)j->id;
     unsigned long long ms = (unsigned long long)(j->ended - j->started);
     if (!j->task) {
-        swbw_log("info", "handler_exit", "task=%llu ms=%llu answered=no", id,
+        swb_log(SWB_LOG_INFO, "worker", "handler_exit", "task=%llu ms=%llu answered=no", id,
                  ms);
         return;
     }
@@ -119,19 +119,19 @@ run_finish(runner_t *r, swbw_job_t *j)
     swbw_job_outcome(j, &oc);
     if (oc.done) {
         rc = swb_worker_done(r->w, &j->task, j->out, j->out_len);
-        swbw_log("info", "done", "task=%llu ms=%llu bytes=%zu", id, ms,
+        swb_log(SWB_LOG_INFO, "worker", "done", "task=%llu ms=%llu bytes=%zu", id, ms,
                  j->out_len);
     } else {
         char q[2 * SWB_MAX_REASON];
         rc = swb_worker_fail(r->w, &j->task, oc.reason, false);
-        swbw_log("warn", oc.retry ? "retry" : "fail",
+        swb_log(SWB_LOG_WARN, "worker", oc.retry ? "retry" : "fail",
                  "task=%llu ms=%llu reason=%s", id, ms,
-                 swbw_log_quote(q, sizeof q, oc.reason));
+                 swb_log_quote(q, sizeof q, oc.reason));
     }
     if (rc == SWB_ESTALE)
-        swbw_log("info", "dropped", "task=%llu why=no_longer_held", id);
+        swb_log(SWB_LOG_INFO, "worker", "dropped", "task=%llu why=no_longer_held", id);
     else if (rc)
-        swbw_log("error", "answer_failed", "task=%llu error=%s", id,
+        swb_log(SWB_LOG_ERROR, "worker", "answer_failed", "task=%llu error=%s", id,
                  swb_err_name(rc));
 }
 
@@ -158,11 +158,11 @@ run_revoke(runner_t *r, uint64_t id, uint64_t now)
 {
     swbw_job_t *j = run_find(r, id);
     if (!j) {
-        swbw_log("info", "revoke", "task=%llu running=no",
+        swb_log(SWB_LOG_INFO, "worker", "revoke", "task=%llu running=no",
                  (unsigned long long)id);
         return;
     }
-    swbw_log("info", "revoke", "task=%llu pid=%d", (unsigned long long)id,
+    swb_log(SWB_LOG_INFO, "worker", "revoke", "task=%llu pid=%d", (unsigned long long)id,
              (int)j->pid);
     swb_worker_task_free(&j->task); /* the broker wants no answer */
     swbw_job_kill(j, now);
@@ -175,14 +175,14 @@ run_accept(runner_t *r, swb_task_t **t, uint64_t ring)
     unsigned long long id = (unsigned long long)(*t)->id;
     swb_err_t rc = swb_worker_accept(r->w, *t);
     if (rc) {
-        swbw_log("warn", "accept_failed", "task=%llu error=%s", id,
+        swb_log(SWB_LOG_WARN, "worker", "accept_failed", "task=%llu error=%s", id,
                  swb_err_name(rc));
         if (rc != SWB_ESTALE) /* out of memory: try to hand it back */
             (void)swb_worker_release(r->w, t);
         swb_worker_task_free(t);
         return false;
     }
-    swbw_log("info", "accept", "task=%llu ring_ms=%llu", id,
+    swb_log(SWB_LOG_INFO, "worker", "accept", "task=%llu ring_ms=%llu", id,
              (unsigned long long)ring);
     return true;
 }
@@ -199,7 +199,7 @@ run_offer(runner_t *r, swb_task_t *t, uint64_t ring)
     swb_err_t rc = ring ? swb_worker_reject(r->w, &t, "shutting down")
                         : swb_worker_release(r->w, &t);
     swb_worker_task_free(&t);
-    swbw_log("info", ring ? "reject" : "release",
+    swb_log(SWB_LOG_INFO, "worker", ring ? "reject" : "release",
              "task=%llu why=shutting_down%s", id, rc ? " error=stale" : "");
 }
 
@@ -208,8 +208,8 @@ static void
 run_state(const swb_wevent_t *ev)
 {
     char q[2 * SWB_MAX_NAME + 8];
-    swbw_log("info", "state", "state=%s reason=%s by=broker", ev->state,
-             swbw_log_quote(q, sizeof q, ev->reason ? ev->reason : "-"));
+    swb_log(SWB_LOG_INFO, "worker", "state", "state=%s reason=%s by=broker", ev->state,
+             swb_log_quote(q, sizeof q, ev->reason ? ev->reason : "-"));
 }
 
 /* Drains the session's events; false on a fatal session error. */
@@ -223,9 +223,9 @@ run_session(runner_t *r, uint64_t now)
             break;
         if (rc) {
             char q[700];
-            swbw_log("error", rc == SWB_EVERSION ? "version" : "refused",
+            swb_log(SWB_LOG_ERROR, "worker", rc == SWB_EVERSION ? "version" : "refused",
                      "broker=%s reason=%s", r->o->broker,
-                     swbw_log_quote(q, sizeof q,
+                     swb_log_quote(q, sizeof q,
                                     swb_worker_last_error(r->w)));
             r->rc = 3;
             return false;
@@ -241,13 +241,13 @@ run_session(runner_t *r, uint64_t now)
     if (up != r->connected) {
         char q[700];
         if (up)
-            swbw_log("info", "connected", "broker=%s held=%zu unacked=%zu",
+            swb_log(SWB_LOG_INFO, "worker", "connected", "broker=%s held=%zu unacked=%zu",
                      r->o->broker, swb_worker_held(r->w),
                      swb_worker_unacked(r->w));
         else
-            swbw_log("warn", "disconnected", "broker=%s reason=%s",
+            swb_log(SWB_LOG_WARN, "worker", "disconnected", "broker=%s reason=%s",
                      r->o->broker,
-                     swbw_log_quote(q, sizeof q,
+                     swb_log_quote(q, sizeof q,
                                     swb_worker_last_error(r->w)));
         r->connected = up;
     }
@@ -268,7 +268,7 @@ run_signals_read(runner_t *r, uint64_t now)
             if (!r->stopping) {
                 r->stopping = true;
                 r->stop_at = now + r->o->grace_ms;
-                swbw_log("info", "stopping", "signal=%d running=%zu "
+                swb_log(SWB_LOG_INFO, "worker", "stopping", "signal=%d running=%zu "
                          "grace_ms=%llu", buf[i], r->njobs,
                          (unsigned long long)r->o->grace_ms);
             } else if (!r->grace_over) {
@@ -291,7 +291,7 @@ run_grace_over(runner_t *r, uint64_t now)
         swb_err_t rc = swb_worker_release(r->w, &j->task);
         swb_worker_task_free(&j->task);
         swbw_job_kill(j, now);
-        swbw_log("warn", "release", "task=%llu why=grace_over pid=%d%s", id,
+        swb_log(SWB_LOG_WARN, "worker", "release", "task=%llu why=grace_over pid=%d%s", id,
                  (int)j->pid, rc ? " error=stale" : "");
     }
 }
@@ -317,7 +317,7 @@ run_loop(runner_t *r)
     for (;;) {
         size_t n = 0;
         if (!run_items_reserve(r, 2 + 3 * r->njobs)) {
-            swbw_log("error", "out_of_memory", NULL);
+            swb_log(SWB_LOG_ERROR, "worker", "out_of_memory", NULL);
             r->rc = 1;
             return;
         }
@@ -328,7 +328,7 @@ run_loop(runner_t *r)
         for (size_t i = 0; i < r->njobs; i++)
             n += swbw_job_pollfds(r->jobs[i], r->items + n);
         if (zmq_poll(r->items, (int)n, RUN_TICK_MS) < 0 && zmq_errno() != EINTR)
-            swbw_log("error", "poll", "error=%s",
+            swb_log(SWB_LOG_ERROR, "worker", "poll", "error=%s",
                      zmq_strerror(zmq_errno()));
         uint64_t now = swb_mono_ms();
         run_signals_read(r, now);
@@ -354,11 +354,11 @@ swbw_run(swb_worker_t **w, const swbw_opts_t *o)
     *w = NULL;
     r.sigfd = swbw_sig_install();
     if (r.sigfd < 0) {
-        swbw_log("error", "signals", "error=%s", strerror(errno));
+        swb_log(SWB_LOG_ERROR, "worker", "signals", "error=%s", strerror(errno));
         swb_worker_destroy(&r.w, 0);
         return 1;
     }
-    swbw_log("info", "started", "broker=%s pid=%d", o->broker, (int)getpid());
+    swb_log(SWB_LOG_INFO, "worker", "started", "broker=%s pid=%d", o->broker, (int)getpid());
     run_loop(&r);
     /* Fatal error or out of memory: nothing may keep running. */
     for (size_t i = 0; i < r.njobs; i++) {
@@ -368,10 +368,10 @@ swbw_run(swb_worker_t **w, const swbw_opts_t *o)
     }
     free(r.jobs);
     free(r.items);
-    swbw_log("info", "bye", "held=%zu unacked=%zu", swb_worker_held(r.w),
+    swb_log(SWB_LOG_INFO, "worker", "bye", "held=%zu unacked=%zu", swb_worker_held(r.w),
              swb_worker_unacked(r.w));
     swb_worker_destroy(&r.w, r.rc == 3 ? 0 : o->linger_ms);
     swbw_sig_remove();
-    swbw_log("info", "stopped", "exit=%d", r.rc);
+    swb_log(SWB_LOG_INFO, "worker", "stopped", "exit=%d", r.rc);
     return r.rc;
 }

@@ -1,8 +1,9 @@
 /*
- * log.c - key=value event lines on stderr (see log.h).
+ * swb_log.c - key=value event lines on stderr (see swb_log.h).
  */
-#include "log.h"
+#include "swb_log.h"
 
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,4 +61,59 @@ swb_log(swb_log_level_t level, const char *component, const char *event,
     line[n++] = '\n';
     ssize_t w = write(2, line, (size_t)n);
     (void)w;
+}
+
+static bool
+plain_word(const char *s)
+{
+    if (!*s)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' || *p >= 0x7f)
+            return false;
+    return true;
+}
+
+const char *
+swb_log_quote(char *buf, size_t n, const char *s)
+{
+    if (!s)
+        s = "";
+    if (n < 8) {
+        if (n)
+            buf[0] = 0;
+        return buf;
+    }
+    if (plain_word(s) && strlen(s) < n) {
+        memcpy(buf, s, strlen(s) + 1);
+        return buf;
+    }
+    size_t o = 0;
+    buf[o++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        size_t k;
+        if (*p == '"' || *p == '\\')
+            k = (size_t)snprintf(esc, sizeof esc, "\\%c", *p);
+        else if (*p == '\n')
+            k = (size_t)snprintf(esc, sizeof esc, "\\n");
+        else if (*p == '\t')
+            k = (size_t)snprintf(esc, sizeof esc, "\\t");
+        else if (*p < ' ' || *p == 0x7f)
+            k = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+        else {
+            esc[0] = (char)*p;
+            k = 1;
+        }
+        if (o + k + 5 > n) { /* room for ...", NUL */
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        memcpy(buf + o, esc, k);
+        o += k;
+    }
+    buf[o++] = '"';
+    buf[o] = 0;
+    return buf;
 }

@@ -3,11 +3,25 @@
  */
 #include "btask.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "heap.h"
 #include "swb_domain.h"
+
+char *
+swb_btask_idem_key(const swb_task_spec_t *sp)
+{
+    if (!sp || !sp->key)
+        return NULL;
+    const char *sponsor = sp->sponsor ? sp->sponsor : "";
+    size_t n = strlen(sponsor) + strlen(sp->key) + 2;
+    char *k = malloc(n);
+    if (k)
+        snprintf(k, n, "%s\n%s", sponsor, sp->key);
+    return k;
+}
 
 void
 swb_btask_init_links(swb_btask_t *t)

@@ -48,6 +48,11 @@ swb_btask_t *swb_btask_new(uint64_t id, swb_task_spec_t **spec,
  * not make sense (unknown state or channel). */
 swb_btask_t *swb_btask_from_record(swb_task_t *rec);
 
+/* The idempotency key of a spec as the keys database stores it,
+ * "sponsor\nkey" (malloc'd, caller frees), or NULL without a key or
+ * memory. */
+char *swb_btask_idem_key(const swb_task_spec_t *sp);
+
 /* Marks the task as in no heap (positions SWB_HEAP_NONE). */
 void swb_btask_init_links(swb_btask_t *t);
 

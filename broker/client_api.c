@@ -144,20 +144,6 @@ validate_spec(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
     return true;
 }
 
-/* Idempotency key of a spec: sponsor and key, or NULL without a key. */
-static char *
-idem_key(const swb_task_spec_t *sp)
-{
-    if (!sp->key)
-        return NULL;
-    const char *sponsor = sp->sponsor ? sp->sponsor : "";
-    size_t n = strlen(sponsor) + strlen(sp->key) + 2;
-    char *k = malloc(n);
-    if (k)
-        snprintf(k, n, "%s\n%s", sponsor, sp->key);
-    return k;
-}
-
 /* Looks a key up in this pass and in the store; 0 when unseen. */
 static uint64_t
 idem_lookup(swb_broker_t *b, const char *k)
@@ -216,7 +202,7 @@ on_submit(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
     }
     if (!validate_spec(b, rid, rid_len, req, sp))
         return;
-    char *key = idem_key(sp);
+    char *key = swb_btask_idem_key(sp);
     if (key) {
         uint64_t seen = idem_lookup(b, key);
         if (seen) {

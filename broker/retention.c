@@ -40,21 +40,6 @@ typedef struct ret_step {
     bool oom;
 } ret_step_t;
 
-/* The keys-database key of a task's idempotency key; the same text as
- * idem_key() in client_api.c ("sponsor\nkey", sponsor "" when none). */
-static char *
-ret_idem_key(const swb_task_spec_t *sp)
-{
-    if (!sp || !sp->key)
-        return NULL;
-    const char *sponsor = sp->sponsor ? sp->sponsor : "";
-    size_t n = strlen(sponsor) + strlen(sp->key) + 2;
-    char *k = malloc(n);
-    if (k)
-        snprintf(k, n, "%s\n%s", sponsor, sp->key);
-    return k;
-}
-
 static int
 ret_visit(const void *key, size_t klen, const void *val, size_t vlen,
           void *arg)
@@ -90,7 +75,7 @@ ret_visit(const void *key, size_t klen, const void *val, size_t vlen,
                b->now_wall - rec.updated >= keep) {
         ret_victim_t *v = &st->v[st->nv];
         v->id = id;
-        v->key = ret_idem_key(rec.spec);
+        v->key = swb_btask_idem_key(rec.spec);
         if (rec.spec && rec.spec->key && !v->key)
             st->oom = true;
         st->nv++;

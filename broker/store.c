@@ -642,32 +642,7 @@ swb_err_t
 swb_store_each(swb_store_t *s, swb_store_db_t db, swb_store_each_fn fn,
                void *arg)
 {
-    if (!s || !fn || !store_db_ok(db))
-        return SWB_EINVAL;
-    if (s->broken)
-        return SWB_ESTORE;
-
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-    if (rc)
-        return SWB_ESTORE;
-    rc = mdb_cursor_open(txn, s->dbi[db], &cur);
-    if (rc) {
-        mdb_txn_abort(txn);
-        return SWB_ESTORE;
-    }
-    MDB_val k, v;
-    s->in_each++;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg) != 0)
-            break;
-    }
-    s->in_each--;
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    return (rc == 0 || rc == MDB_NOTFOUND) ? SWB_OK : SWB_ESTORE;
+    return swb_store_scan(s, db, NULL, 0, SIZE_MAX, fn, arg, NULL);
 }
 
 swb_err_t

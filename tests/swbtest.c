@@ -4,6 +4,7 @@
 #include "swbtest.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -193,6 +194,20 @@ swbt_run(const char *cmdline, char **out)
     if (st == -1)
         return -1;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int
+swbt_cli(const char *ep, const char *logdir, char **out, const char *fmt, ...)
+{
+    char args[1024], cmd[2400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' --broker %s %s 2>>'%s/cli.log' "
+             "</dev/null", swbt_bin("switchboard"), ep, args, logdir);
+    *out = NULL;
+    return swbt_run(cmd, out);
 }
 
 char *

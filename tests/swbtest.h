@@ -106,6 +106,13 @@ int swbt_wait_exit(pid_t pid, int ms);
  * (*out, may be NULL) and returns its exit code (or -1). */
 int swbt_run(const char *cmdline, char **out);
 
+/* Runs `switchboard --broker EP <args>` (args formatted like printf),
+ * stderr appended to logdir/cli.log (so sanitizer reports fail the
+ * test), stdin from /dev/null; *out gets its stdout (malloc'd). Returns
+ * the exit code. */
+int swbt_cli(const char *ep, const char *logdir, char **out, const char *fmt,
+             ...) __attribute__((format(printf, 4, 5)));
+
 /* Reads a whole file into a malloc'd NUL-terminated string, or NULL. */
 char *swbt_read_file(const char *path);
 

@@ -66,27 +66,6 @@ with_env(const char *tag, void (*body)(env_t *e))
     ASSERT_INT_EQ(rc, 0);
 }
 
-/* Runs `switchboard --broker EP <args>`; *out gets its stdout (caller
- * frees); returns the exit code. */
-static int
-cli(const env_t *e, char **out, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-cli(const env_t *e, char **out, const char *fmt, ...)
-{
-    char args[1024], cmd[2400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' --broker %s %s 2>>'%s/cli.log' "
-             "</dev/null", swbt_bin("switchboard"), e->b.client_ep, args,
-             e->dir);
-    *out = NULL;
-    return swbt_run(cmd, out);
-}
-
 /* The last line the CLI wrote on stderr (static buffer). */
 static const char *
 cli_err(const env_t *e)
@@ -112,7 +91,7 @@ static json_t *
 agent_now(const env_t *e, const char *agent)
 {
     char *out = NULL;
-    if (cli(e, &out, "agents --json") != 0) {
+    if (swbt_cli(e->b.client_ep, e->dir, &out, "agents --json") != 0) {
         free(out);
         return NULL;
     }
@@ -171,7 +150,7 @@ agents_lists_connected_worker_ready(env_t *e)
     json_decref(a);
 
     char *out = NULL;
-    ASSERT_INT_EQ(cli(e, &out, "agents"), 0);
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "agents"), 0);
     ASSERT_STR_CONTAINS(out, "AGENT");
     ASSERT_STR_CONTAINS(out, "CONNECTED");
     const char *row = out ? strstr(out, "\na1 ") : NULL;
@@ -182,10 +161,10 @@ agents_lists_connected_worker_ready(env_t *e)
     ASSERT_STR_CONTAINS(row, " yes");
     free(out);
 
-    ASSERT_INT_EQ(cli(e, &out, "agents --site s1"), 0);
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "agents --site s1"), 0);
     ASSERT_STR_CONTAINS(out, "\na1 ");
     free(out);
-    ASSERT_INT_EQ(cli(e, &out, "agents --site elsewhere"), 0);
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "agents --site elsewhere"), 0);
     ASSERT_STR_CONTAINS(out, "no agents");
     free(out);
 }
@@ -198,7 +177,7 @@ agent_state_not_ready_and_back(env_t *e)
     json_decref(a);
 
     char *out = NULL;
-    int rc = cli(e, &out, "agent-state a1 not-ready --reason lunch");
+    int rc = swbt_cli(e->b.client_ep, e->dir, &out, "agent-state a1 not-ready --reason lunch");
     if (rc)
         fprintf(stderr, "  stderr: %s\n", cli_err(e));
     ASSERT_INT_EQ(rc, 0);
@@ -212,7 +191,7 @@ agent_state_not_ready_and_back(env_t *e)
     ASSERT_TRUE(json_is_true(json_object_get(a, "connected")));
     json_decref(a);
 
-    ASSERT_INT_EQ(cli(e, &out, "agent-state a1 ready --json"), 0);
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "agent-state a1 ready --json"), 0);
     json_t *doc = json_loads(out ? out : "", 0, NULL);
     free(out);
     ASSERT_TRUE(doc != NULL);
@@ -226,7 +205,7 @@ agent_state_not_ready_and_back(env_t *e)
     ASSERT_STR_EQ(str_of(a, "state"), "ready");
     json_decref(a);
 
-    ASSERT_INT_EQ(cli(e, &out, "agent-state a1 break --reason training"),
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "agent-state a1 break --reason training"),
                   0);
     ASSERT_STR_CONTAINS(out, "break (training)");
     free(out);
@@ -236,12 +215,12 @@ static void
 agent_state_unknown_agent_exits_2(env_t *e)
 {
     char *out = NULL;
-    ASSERT_INT_EQ(cli(e, &out, "agent-state nobody ready"), 2);
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "agent-state nobody ready"), 2);
     free(out);
     ASSERT_STR_CONTAINS(cli_err(e), "nobody");
     ASSERT_STR_CONTAINS(cli_err(e), "not_found");
 
-    ASSERT_INT_EQ(cli(e, &out, "agent-state nobody break --json"), 2);
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "agent-state nobody break --json"), 2);
     json_t *doc = json_loads(out ? out : "", 0, NULL);
     free(out);
     ASSERT_TRUE(doc != NULL);
@@ -265,14 +244,14 @@ agents_shows_stopped_worker_offline(env_t *e)
     json_decref(a);
 
     char *out = NULL;
-    ASSERT_INT_EQ(cli(e, &out, "agents"), 0);
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "agents"), 0);
     const char *row = out ? strstr(out, "\na1 ") : NULL;
     ASSERT_TRUE(row != NULL);
     ASSERT_STR_CONTAINS(row, " offline");
     ASSERT_STR_CONTAINS(row, " no");
     free(out);
 
-    ASSERT_INT_EQ(cli(e, &out, "agent-state a1 ready"), 2);
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "agent-state a1 ready"), 2);
     free(out);
     ASSERT_STR_CONTAINS(cli_err(e), "not connected");
 }
@@ -287,7 +266,7 @@ submit_with_routing(env_t *e)
     json_decref(a);
 
     char *out = NULL;
-    int rc = cli(e, &out, "submit --channel email --routing best-skilled "
+    int rc = swbt_cli(e->b.client_ep, e->dir, &out, "submit --channel email --routing best-skilled "
                            "--payload hi --wait --timeout 30");
     if (rc)
         fprintf(stderr, "  stderr: %s\n", cli_err(e));
@@ -304,7 +283,7 @@ submit_with_routing(env_t *e)
           "{\"channel\":\"email\",\"routing\":\"best-skilled\"}\n",
           f);
     fclose(f);
-    rc = cli(e, &out, "submit --json --batch '%s'", path);
+    rc = swbt_cli(e->b.client_ep, e->dir, &out, "submit --json --batch '%s'", path);
     json_t *doc = json_loads(out ? out : "", 0, NULL);
     if (rc)
         fprintf(stderr, "  stdout: %s\n  stderr: %s\n", out ? out : "",

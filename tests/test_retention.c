@@ -97,32 +97,12 @@ typedef struct env {
     pid_t worker;
 } env_t;
 
-static int
-cli(const env_t *e, char **out, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Runs `switchboard --broker EP <args>`; *out gets its stdout. */
-static int
-cli(const env_t *e, char **out, const char *fmt, ...)
-{
-    char args[1024], cmd[2400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' --broker %s %s 2>>'%s/cli.log' "
-             "</dev/null", swbt_bin("switchboard"), e->b.client_ep, args,
-             e->dir);
-    *out = NULL;
-    return swbt_run(cmd, out);
-}
-
 /* Submits; returns the id (0 on failure). */
 static uint64_t
 submit(const env_t *e, const char *args)
 {
     char *out = NULL;
-    int rc = cli(e, &out, "submit %s", args);
+    int rc = swbt_cli(e->b.client_ep, e->dir, &out, "submit %s", args);
     uint64_t id = rc == 0 && out ? strtoull(out, NULL, 10) : 0;
     free(out);
     return id;
@@ -135,7 +115,7 @@ state_of(const env_t *e, uint64_t id)
 {
     static char state[64];
     char *out = NULL;
-    int rc = cli(e, &out, "status %llu --json", (unsigned long long)id);
+    int rc = swbt_cli(e->b.client_ep, e->dir, &out, "status %llu --json", (unsigned long long)id);
     snprintf(state, sizeof state, "%s", rc == 2 ? "not_found" : "?");
     /* exit 1 for a canceled / failed task, which still prints it */
     json_t *doc = rc <= 1 ? json_loads(out ? out : "", 0, NULL) : NULL;
@@ -178,11 +158,11 @@ retention_body(env_t *e)
     canceled = submit(e, "--channel data --key gone --payload cancel-me");
     ASSERT_TRUE(queued > 0 && canceled > 0);
     char *out = NULL;
-    ASSERT_INT_EQ(cli(e, &out, "cancel %llu", (unsigned long long)canceled),
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "cancel %llu", (unsigned long long)canceled),
                   0);
     free(out);
     for (int i = 0; i < 3; i++) {
-        ASSERT_INT_EQ(cli(e, &out, "wait %llu --timeout 20",
+        ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "wait %llu --timeout 20",
                           (unsigned long long)done[i]), 0);
         free(out);
     }
@@ -208,7 +188,7 @@ retention_body(env_t *e)
     ASSERT_INT_EQ(submit(e, "--channel data --key keep --payload waits"),
                   queued);
     /* the broker keeps serving: a new task runs to the end */
-    ASSERT_INT_EQ(cli(e, &out, "submit --channel email --payload more "
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "submit --channel email --payload more "
                       "--wait --timeout 20"), 0);
     free(out);
     char *log = swbt_read_file(e->b.log);

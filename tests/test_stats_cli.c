@@ -62,33 +62,12 @@ env_stop(env_t *e)
     }
 }
 
-/* Runs `switchboard --broker EP <args>`; *out gets its stdout (caller
- * frees); returns the exit code. */
-static int
-cli(const env_t *e, char **out, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-cli(const env_t *e, char **out, const char *fmt, ...)
-{
-    char args[1024], cmd[2400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' --broker %s %s 2>>'%s/cli.log' "
-             "</dev/null", swbt_bin("switchboard"), e->b.client_ep, args,
-             e->dir);
-    *out = NULL;
-    return swbt_run(cmd, out);
-}
-
 /* `<args> --json` parsed (new reference), or NULL. */
 static json_t *
 cli_json(const env_t *e, const char *args)
 {
     char *out = NULL;
-    int rc = cli(e, &out, "%s --json", args);
+    int rc = swbt_cli(e->b.client_ep, e->dir, &out, "%s --json", args);
     json_t *doc = rc == 0 && out ? json_loads(out, 0, NULL) : NULL;
     free(out);
     return doc;
@@ -134,7 +113,7 @@ submit(const env_t *e, const char *args)
 {
     char *out = NULL;
     unsigned long long id = 0;
-    if (cli(e, &out, "submit --sponsor acme %s", args) == 0 && out)
+    if (swbt_cli(e->b.client_ep, e->dir, &out, "submit --sponsor acme %s", args) == 0 && out)
         id = strtoull(out, NULL, 10);
     free(out);
     return id;
@@ -144,7 +123,7 @@ static int
 wait_task(const env_t *e, unsigned long long id)
 {
     char *out = NULL;
-    int rc = cli(e, &out, "wait %llu --timeout %d", id,
+    int rc = swbt_cli(e->b.client_ep, e->dir, &out, "wait %llu --timeout %d", id,
                  swbt_ms(30000) / 1000);
     free(out);
     return rc;
@@ -293,7 +272,7 @@ tables_filter_sites_watch(env_t *e)
     unsigned long long id = submit(e, "--channel voice.inbound --payload x");
     ASSERT_INT_EQ(wait_task(e, id), 0);
 
-    ASSERT_INT_EQ(cli(e, &out, "stats"), 0);
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "stats"), 0);
     ASSERT_STR_CONTAINS(out, "Region local");
     ASSERT_STR_CONTAINS(out, "\ntotal ");
     ASSERT_STR_CONTAINS(out, "\ns1 ");
@@ -305,7 +284,7 @@ tables_filter_sites_watch(env_t *e)
     json_t *doc = cli_json(e, "stats --site s1");
     ASSERT_INT_EQ(json_array_size(json_object_get(doc, "sites")), 1);
     json_decref(doc);
-    ASSERT_INT_EQ(cli(e, &out, "stats --site nowhere"), 2);
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "stats --site nowhere"), 2);
     free(out);
 
     doc = cli_json(e, "sites");
@@ -316,13 +295,13 @@ tables_filter_sites_watch(env_t *e)
                   "Asia/Manila");
     json_decref(doc);
     ASSERT_TRUE(ok);
-    ASSERT_INT_EQ(cli(e, &out, "sites"), 0);
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "sites"), 0);
     ASSERT_STR_CONTAINS(out, "COUNTRY");
     ASSERT_STR_CONTAINS(out, "\ns1 ");
     free(out);
 
     /* --watch redraws until interrupted, then exits 0 */
-    ASSERT_INT_EQ(cli(e, &out, "stats --watch & p=$!; sleep %.1f; "
+    ASSERT_INT_EQ(swbt_cli(e->b.client_ep, e->dir, &out, "stats --watch & p=$!; sleep %.1f; "
                       "kill -INT $p; wait $p",
                       swbt_ms(2500) / 1000.0), 0);
     const char *first = out ? strstr(out, "Region local") : NULL;

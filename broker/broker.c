@@ -20,6 +20,7 @@
 #include "broker_int.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -488,6 +489,11 @@ receive_one(swb_broker_t *b, swb_side_t side)
     swb_err_t rc = swb_msg_decode(zmq_msg_data(&body), zmq_msg_size(&body),
                                   &m, &err);
     size_t size = zmq_msg_size(&body);
+    /* the authenticated key: set by our ZAP handler, nothing else */
+    char user_id[SWB_Z85_KEY_LEN + 1] = "";
+    const char *uid = b->auth ? zmq_msg_gets(&body, "User-Id") : NULL;
+    if (uid)
+        snprintf(user_id, sizeof user_id, "%s", uid);
     zmq_msg_close(&body);
     if (rc) {
         swb_log(SWB_LOG_WARN, "broker", "bad_message", "side=%s bytes=%zu "
@@ -497,10 +503,15 @@ receive_one(swb_broker_t *b, swb_side_t side)
                          err.message);
         return true;
     }
+    if (!swb_secure_check(b, side, rid, rid_len, user_id, &m)) {
+        swb_msg_clear(&m);
+        return true;
+    }
     if (side == SWB_SIDE_CLIENT)
         swb_client_api_handle(b, rid, rid_len, &m);
     else
         swb_worker_api_handle(b, rid, rid_len, &m);
+    b->who = NULL;
     swb_msg_clear(&m);
     return true;
 }
@@ -508,7 +519,8 @@ receive_one(swb_broker_t *b, swb_side_t side)
 /* ---- lifecycle ---- */
 
 static zsock_t *
-bind_router(const char *ep, uint64_t max_msg, char *why, size_t why_len)
+bind_router(swb_broker_t *b, const char *ep, uint64_t max_msg, char *why,
+            size_t why_len)
 {
     zsock_t *s = zsock_new(ZMQ_ROUTER);
     if (!s) {
@@ -519,6 +531,7 @@ bind_router(const char *ep, uint64_t max_msg, char *why, size_t why_len)
     zsock_set_sndhwm(s, 100000);
     zsock_set_rcvhwm(s, 100000);
     zsock_set_linger(s, 1000);
+    swb_secure_socket(b, s);
     if (zsock_bind(s, "%s", ep) < 0) {
         snprintf(why, why_len, "cannot bind %s: %s", ep, zmq_strerror(errno));
         zsock_destroy(&s);
@@ -580,12 +593,17 @@ swb_broker_new(const swb_config_t *cfg, swb_broker_t **out, char *why,
         snprintf(why, why_len, "statistics: %s", swb_strerror(rc));
         goto fail;
     }
+    /* keys, ZAP handler and its proof, or the loopback rule: before any
+     * bind */
+    rc = swb_secure_open(b, why, why_len);
+    if (rc)
+        goto fail;
     uint64_t max_msg = cfg->max_payload + 65536;
     rc = SWB_EINVAL;
-    b->clients = bind_router(cfg->clients_ep, max_msg, why, why_len);
+    b->clients = bind_router(b, cfg->clients_ep, max_msg, why, why_len);
     if (!b->clients)
         goto fail;
-    b->workers = bind_router(cfg->workers_ep, max_msg, why, why_len);
+    b->workers = bind_router(b, cfg->workers_ep, max_msg, why, why_len);
     if (!b->workers)
         goto fail;
     if (strcmp(cfg->http, "off") != 0) {
@@ -604,16 +622,23 @@ swb_err_t
 swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop)
 {
     /* the HTTP server's epoll set is a plain fd beside the sockets */
-    zmq_pollitem_t items[3] = {
+    zmq_pollitem_t items[4] = {
         {zsock_resolve(b->clients), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(b->workers), 0, ZMQ_POLLIN, 0},
         {NULL, b->http ? swb_http_fd(b->http) : -1, ZMQ_POLLIN, 0},
+        {b->zap ? swb_zap_socket(b->zap) : NULL, -1, ZMQ_POLLIN, 0},
     };
     int nitems = b->http ? 3 : 2;
-    uint64_t last_timers = 0;
+    if (b->zap) { /* the ZAP socket is polled too (slot 3) */
+        if (!b->http)
+            items[2] = items[3];
+        nitems++;
+    }
+    uint64_t last_timers = 0, next_trim = 0;
     swb_log(SWB_LOG_INFO, "broker", "started", "region=%s clients=%s "
-            "workers=%s http=%s data=%s", b->cfg->region, b->cfg->clients_ep,
-            b->cfg->workers_ep, b->cfg->http, b->cfg->data_dir);
+            "workers=%s http=%s data=%s security=%s", b->cfg->region,
+            b->cfg->clients_ep, b->cfg->workers_ep, b->cfg->http,
+            b->cfg->data_dir, b->auth ? "curve" : "plain");
     while (!*stop) {
         int rc = zmq_poll(items, nitems, 50);
         if (rc < 0 && errno != EINTR) {
@@ -622,6 +647,14 @@ swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop)
         }
         b->now = swb_mono_ms();
         b->now_wall = swb_now_ms();
+        if (b->auth) { /* handshakes first, then a fresh key table */
+            if (b->reload_keys && *b->reload_keys) {
+                *b->reload_keys = 0;
+                swb_auth_reload_now(b->auth);
+            }
+            swb_auth_refresh(b->auth, b->now);
+            swb_zap_handle(b->zap);
+        }
         /* take what is waiting, both sides in turn, up to batch_max */
         uint64_t taken = 0;
         bool more = true;
@@ -641,6 +674,13 @@ swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop)
             swb_dispatch_timers(b);
             last_timers = b->now;
         }
+        if (b->now >= next_trim) {
+            /* give memory freed after a burst (a hostile peer's endless
+             * multipart message, a big backlog drained) back to the
+             * system, so RSS follows what is really in use */
+            malloc_trim(0);
+            next_trim = b->now + 5000;
+        }
         swb_dispatch_run(b);
         swb_retention_pass(b); /* bounded: removes old finished tasks */
         swb_stats_tick(b);
@@ -652,6 +692,12 @@ swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop)
     swb_log(SWB_LOG_INFO, "broker", "stopping", "tasks_in_memory=%zu",
             zhashx_size(b->tasks));
     return SWB_OK;
+}
+
+void
+swb_broker_set_reload(swb_broker_t *b, volatile sig_atomic_t *flag)
+{
+    b->reload_keys = flag;
 }
 
 void
@@ -669,6 +715,7 @@ swb_broker_destroy(swb_broker_t **bp)
         commit_pass(b);
     zsock_destroy(&b->clients);
     zsock_destroy(&b->workers);
+    swb_secure_close(b);
     zlistx_destroy(&b->outbox);
     zlistx_destroy(&b->waiters);
     zlistx_destroy(&b->dirty);

@@ -26,6 +26,10 @@ swb_err_t swb_broker_new(const swb_config_t *cfg, swb_broker_t **out,
  * Returns SWB_OK on a clean stop. */
 swb_err_t swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop);
 
+/* Re-reads the --keys folder whenever *flag becomes non-zero (set it
+ * from a SIGHUP handler; the broker clears it). */
+void swb_broker_set_reload(swb_broker_t *b, volatile sig_atomic_t *flag);
+
 /* Commits what is pending, closes sockets and store, frees. NULL-safe. */
 void swb_broker_destroy(swb_broker_t **b);
 

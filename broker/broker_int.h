@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "broker.h"
 #include "btask.h"
 #include "heap.h"
@@ -30,6 +31,7 @@
 #include "swb_domain.h"
 #include "swb_msg.h"
 #include "tzclock.h"
+#include "zap.h"
 
 /* Which socket a frame goes out on. */
 typedef enum swb_side { SWB_SIDE_CLIENT = 0, SWB_SIDE_WORKER = 1 } swb_side_t;
@@ -93,6 +95,17 @@ struct swb_broker {
     bool refusing;       /* the last commit failed: refuse new work      */
     uint64_t refuse_until; /* monotonic ms; after it, submits try again  */
     char refuse_why[320];
+
+    /* security (secure.c): NULL auth = no keys configured */
+    swb_auth_t *auth;    /* the authorized keys                          */
+    swb_zap_t *zap;      /* the ZAP handler, polled by the loop          */
+    char curve_public[SWB_Z85_KEY_LEN + 1]; /* the broker's key pair    */
+    char curve_secret[SWB_Z85_KEY_LEN + 1];
+    const swb_ident_t *who; /* sender of the message being handled, NULL
+                               without keys (then everything is allowed) */
+    swb_ident_t who_buf;
+    char who_key[SWB_Z85_KEY_LEN + 1]; /* its User-Id as received      */
+    volatile sig_atomic_t *reload_keys; /* set by SIGHUP, or NULL        */
 };
 
 /* ---- broker.c ---- */
@@ -112,6 +125,28 @@ void swb_broker_set_state(swb_broker_t *b, swb_btask_t *t, int state);
  * *rec is zeroed then filled; result may be NULL. */
 swb_err_t swb_broker_load(swb_broker_t *b, uint64_t id, swb_task_t *rec,
                           swb_bytes_t *result);
+
+/* ---- secure.c ---- */
+/* Before any bind: keys, ZAP handler and its fail-closed self-test; or,
+ * without keys, the loopback rule. Errors: SWB_EINVAL (bad endpoint,
+ * cert or folder), SWB_EREFUSED (an unknown key was not refused),
+ * SWB_ESYS; why says which. */
+swb_err_t swb_secure_open(swb_broker_t *b, char *why, size_t why_len);
+void swb_secure_close(swb_broker_t *b);
+/* Makes a ROUTER a CURVE server when keys are configured (before bind). */
+void swb_secure_socket(swb_broker_t *b, zsock_t *sock);
+/* Sets b->who from the message's User-Id; false (after an ERROR reply
+ * "refused") when the key is unknown now or its role may not send m
+ * here. Always true without keys (b->who NULL). */
+bool swb_secure_check(swb_broker_t *b, swb_side_t side, const uint8_t *rid,
+                      size_t rid_len, const char *user_id,
+                      const swb_msg_t *m);
+/* Queues an ERROR "refused" naming key, role, binding and action, and
+ * logs it. */
+void swb_broker_refuse(swb_broker_t *b, swb_side_t side, const uint8_t *rid,
+                       size_t rid_len, uint64_t req, uint64_t id,
+                       const char *action, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
 
 /* ---- client_api.c ---- */
 void swb_client_api_handle(swb_broker_t *b, const uint8_t *rid, size_t rid_len,

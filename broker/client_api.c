@@ -5,7 +5,9 @@
  * Handlers validate what the codec cannot (channel names, the payload
  * limit of this broker, window and time zone), change memory and queue a
  * reply; broker.c sends it only after the pass's commit. Dispatch is by
- * the table at the end, not by a chain of ifs.
+ * the table at the end, not by a chain of ifs. With keys configured a
+ * client key sees and submits only its sponsor's tasks (b->who, set by
+ * secure.c for each message).
  */
 #include "broker_int.h"
 
@@ -57,6 +59,34 @@ reply_current(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
         swb_codec_free(&swb_task_schema, &rec);
         free(result.data);
     }
+}
+
+/* A client key reads and changes only its sponsor's tasks (operators and
+ * the keyless broker see all). True when the sender may touch task id;
+ * otherwise an ERROR "refused" is queued. An unknown id passes: the
+ * handler answers not_found as for anyone. */
+static bool
+may_touch(swb_broker_t *b, const uint8_t *rid, size_t rid_len, uint64_t req,
+          uint64_t id, const char *action)
+{
+    if (!b->who || b->who->role != SWB_ROLE_CLIENT)
+        return true;
+    swb_btask_t *t = zhashx_lookup(b->tasks, &id);
+    swb_task_t rec;
+    const swb_task_t *r = t ? &t->rec : NULL;
+    if (!t && swb_broker_load(b, id, &rec, NULL) == SWB_OK)
+        r = &rec;
+    if (!r)
+        return true;
+    const char *sponsor = r->spec && r->spec->sponsor ? r->spec->sponsor : "";
+    bool ok = strcmp(sponsor, b->who->binding) == 0;
+    if (!ok)
+        swb_broker_refuse(b, SWB_SIDE_CLIENT, rid, rid_len, req, id, action,
+                          "task %llu belongs to another sponsor",
+                          (unsigned long long)id);
+    if (r == &rec)
+        swb_codec_free(&swb_task_schema, &rec);
+    return ok;
 }
 
 /* "HH:MM-HH:MM" */
@@ -200,6 +230,19 @@ on_submit(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
               "again (%s)", b->refuse_why);
         return;
     }
+    if (b->who && b->who->role == SWB_ROLE_CLIENT) {
+        /* a client key submits only for its sponsor (none given: its) */
+        if (!sp->sponsor && !(sp->sponsor = strdup(b->who->binding))) {
+            C_ERR(b, rid, rid_len, req, 0, SWB_ENOMEM, NULL, "out of memory");
+            return;
+        }
+        if (strcmp(sp->sponsor, b->who->binding) != 0) {
+            swb_broker_refuse(b, SWB_SIDE_CLIENT, rid, rid_len, req, 0,
+                              "submit", "sponsor \"%s\" is not the key's",
+                              sp->sponsor);
+            return;
+        }
+    }
     if (!validate_spec(b, rid, rid_len, req, sp))
         return;
     char *key = swb_btask_idem_key(sp);
@@ -243,6 +286,8 @@ on_submit(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
 static void
 on_status(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
 {
+    if (!may_touch(b, rid, rid_len, m->u.ref.req, m->u.ref.id, "status"))
+        return;
     reply_current(b, rid, rid_len, m->u.ref.req, m->u.ref.id);
 }
 
@@ -250,6 +295,8 @@ static void
 on_wait(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
 {
     uint64_t id = m->u.ref.id;
+    if (!may_touch(b, rid, rid_len, m->u.ref.req, id, "wait"))
+        return;
     swb_btask_t *t = zhashx_lookup(b->tasks, &id);
     if (!t || swb_state_final(t->state) || m->u.ref.timeout == 0) {
         reply_current(b, rid, rid_len, m->u.ref.req, id);
@@ -273,6 +320,8 @@ static void
 on_cancel(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
 {
     uint64_t id = m->u.ref.id, req = m->u.ref.req;
+    if (!may_touch(b, rid, rid_len, req, id, "cancel"))
+        return;
     swb_btask_t *t = zhashx_lookup(b->tasks, &id);
     if (!t) {
         swb_task_t rec;
@@ -315,6 +364,7 @@ typedef struct list_ctx {
     swb_broker_t *b;
     int state;
     const char *site;
+    const char *sponsor; /* a client key's: only its tasks (NULL = all) */
     swb_task_t *ring;
     size_t limit, count;
     uint64_t matched;
@@ -336,7 +386,9 @@ list_one(const void *key, size_t klen, const void *val, size_t vlen,
         goto skip;
     }
     if ((c->state >= 0 && swb_state_parse(rec.state) != c->state) ||
-        (c->site && (!rec.site || strcmp(rec.site, c->site) != 0)))
+        (c->site && (!rec.site || strcmp(rec.site, c->site) != 0)) ||
+        (c->sponsor && (!rec.spec || !rec.spec->sponsor ||
+                        strcmp(rec.spec->sponsor, c->sponsor) != 0)))
         goto skip;
     /* lists leave payloads out */
     free(rec.spec->payload.data);
@@ -356,7 +408,10 @@ static void
 on_list(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
 {
     swb_m_list_t *l = &m->u.list;
-    list_ctx_t c = {b, -1, l->site, NULL, l->limit ? l->limit : 100, 0, 0};
+    list_ctx_t c = {b, -1, l->site, NULL, NULL, l->limit ? l->limit : 100, 0,
+                    0};
+    if (b->who && b->who->role == SWB_ROLE_CLIENT)
+        c.sponsor = b->who->binding; /* filtered to the key's sponsor */
     if (l->state && (c.state = swb_state_parse(l->state)) < 0) {
         C_ERR(b, rid, rid_len, l->req, 0, SWB_EINVAL, "state",
               "unknown state \"%s\"", l->state);

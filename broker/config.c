@@ -123,9 +123,18 @@ const swb_option_t swb_cfg_options[] = {
     {.name = "log-level", .has_arg = true, .apply = set_level,
      .arg = "debug|info|warn|error", .def = "info",
      .help = "least severe log line written (stderr)"},
+    {.name = "keys", .kind = SWB_OPT_STR, .has_arg = true, .apply = set_str,
+     .offset = CFG_OFF(keys_dir), .arg = "DIR", .def = "(none)",
+     .help = "folder of the public certificates allowed in (switchboard "
+             "keygen); turns on CurveZMQ on every endpoint (needs cert)"},
+    {.name = "cert", .kind = SWB_OPT_STR, .has_arg = true, .apply = set_str,
+     .offset = CFG_OFF(cert_file), .arg = "FILE", .def = "(none)",
+     .help = "the broker's own secret certificate (switchboard keygen "
+             "--role broker)"},
     {.name = "insecure", .has_arg = false, .apply = set_flag,
      .arg = "true|false",
-     .def = "off", .help = "allow plain text off loopback (reserved)"},
+     .def = "off", .help = "allow plain-text endpoints off loopback (without "
+                           "keys only 127.0.0.0/8, ::1, ipc and inproc)"},
     OF("help", false, "", "this help"),
 };
 const size_t swb_cfg_noptions = sizeof swb_cfg_options / sizeof
@@ -569,6 +578,12 @@ check_rules(swb_config_t *cfg, const swb_cfg_origin_t *org,
         swb_cfg_problem(r, "%s%s[broker] data: a data folder is required "
                         "(`data = DIR` in [broker], or --data DIR)",
                         org->file ? org->file : "", org->file ? ": " : "");
+    if (!cfg->keys_dir != !cfg->cert_file)
+        swb_cfg_problem(r, "%s%s[broker] %s: CurveZMQ needs both keys = DIR "
+                        "(the allowed certificates) and cert = FILE (the "
+                        "broker's secret certificate)",
+                        org->file ? org->file : "", org->file ? ": " : "",
+                        cfg->keys_dir ? "cert" : "keys");
     for (size_t i = 0; i < cfg->nsites; i++) {
         const swb_site_def_t *s = &cfg->sites[i];
         char bad_tz[120]; /* a bad tz was reported already */
@@ -711,6 +726,8 @@ swb_config_free(swb_config_t *cfg)
     free(cfg->workers_ep);
     free(cfg->peers_ep);
     free(cfg->http);
+    free(cfg->keys_dir);
+    free(cfg->cert_file);
     swb_codec_free_strs(&cfg->peers);
     for (size_t i = 0; i < cfg->nsites; i++) {
         free(cfg->sites[i].id);

@@ -84,7 +84,10 @@ typedef struct swb_config {
     uint64_t retention_batch; /* --retention-batch 200: most records
                                  removed per sweep step                 */
     int log_level;          /* --log-level info                     */
-    bool insecure;          /* --insecure (reserved for CURVE)      */
+    bool insecure;          /* --insecure: plain text off loopback   */
+    char *keys_dir;         /* --keys DIR: authorized certificates,
+                               NULL = no CURVE                       */
+    char *cert_file;        /* --cert FILE: the broker's secret cert  */
 } swb_config_t;
 
 /* What the caller should do once the settings are read. */

@@ -1,6 +1,7 @@
 /*
  * main.c - switchboard-broker: read settings, open the broker, run it
- * until SIGINT or SIGTERM, close it cleanly. Exit codes: 0 clean stop,
+ * until SIGINT or SIGTERM, close it cleanly (SIGHUP re-reads the --keys
+ * folder). Exit codes: 0 clean stop,
  * 1 could not start (store, endpoints), 2 bad arguments or config.
  *
  * A bad config never starts a broker: every problem found in the flags
@@ -18,12 +19,15 @@
 #include "swb_log.h"
 
 static volatile sig_atomic_t swb_stop;
+static volatile sig_atomic_t swb_hup; /* re-read the --keys folder */
 
 static void
 on_signal(int sig)
 {
-    (void)sig;
-    swb_stop = 1;
+    if (sig == SIGHUP)
+        swb_hup = 1;
+    else
+        swb_stop = 1;
 }
 
 int
@@ -67,6 +71,7 @@ main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     swb_broker_t *b = NULL;
@@ -78,6 +83,7 @@ main(int argc, char **argv)
         swb_config_free(&cfg);
         return 1;
     }
+    swb_broker_set_reload(b, &swb_hup);
     rc = swb_broker_run(b, &swb_stop);
     swb_broker_destroy(&b);
     swb_log(SWB_LOG_INFO, "broker", "stopped", NULL);

@@ -113,8 +113,17 @@ rebind(swb_broker_t *b, swb_session_t *s, const swb_list_t *holding)
     for (size_t i = 0; i < holding->n; i++) {
         const swb_hold_t *hd = (const swb_hold_t *)holding->v + i;
         swb_btask_t *t = zhashx_lookup(b->tasks, &hd->id);
+        /* with keys, a task of another site is never claimed back */
+        bool other_site = b->who && t && t->rec.site && *t->rec.site &&
+                          strcmp(t->rec.site, b->who->binding) != 0;
         if (!t || (t->state != SWB_ST_ACTIVE && t->state != SWB_ST_OFFERED) ||
-            t->rec.lease != hd->lease) {
+            t->rec.lease != hd->lease || other_site) {
+            if (other_site)
+                swb_log(SWB_LOG_WARN, "auth", "refused", "key=%.8s "
+                        "role=worker binding=%s action=hello task=%llu "
+                        "why=\"holds a task of site %s\"", b->who->key,
+                        b->who->binding, (unsigned long long)hd->id,
+                        t->rec.site);
             send_lease_msg(b, s->rid, s->rid_len, SWB_MSG_REVOKE, hd->id,
                            hd->lease);
             continue;
@@ -137,6 +146,12 @@ on_hello(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m,
          swb_session_t *old)
 {
     swb_m_hello_t *h = &m->u.hello;
+    if (b->who && strcmp(h->site, b->who->binding) != 0) {
+        /* a worker key acts only for its site */
+        swb_broker_refuse(b, SWB_SIDE_WORKER, rid, rid_len, 0, 0, "hello",
+                          "site \"%s\" is not the key's", h->site);
+        return;
+    }
     if (!check_profile(b, rid, rid_len, h))
         return;
     if (old) {
@@ -338,6 +353,46 @@ static const worker_fn swb_worker_handlers[SWB_MSG_COUNT] = {
     [SWB_MSG_STATE] = on_state,         [SWB_MSG_BYE] = on_bye,
 };
 
+/* The task a worker message is about (0 = none). */
+static uint64_t
+msg_task(const swb_msg_t *m)
+{
+    switch (m->type) {
+    case SWB_MSG_DONE: return m->u.done.id;
+    case SWB_MSG_FAIL:
+    case SWB_MSG_REJECT: return m->u.fail.id;
+    case SWB_MSG_RELEASE:
+    case SWB_MSG_ACCEPT: return m->u.lease.id;
+    default: return 0;
+    }
+}
+
+/* A worker key acts only for its site: its session's site and the
+ * task's. False (after an ERROR "refused") otherwise. */
+static bool
+same_site(swb_broker_t *b, swb_session_t *s, const swb_msg_t *m)
+{
+    if (!b->who)
+        return true;
+    const char *action = swb_msg_name(m->type);
+    if (strcmp(s->profile.site, b->who->binding) != 0) {
+        swb_broker_refuse(b, SWB_SIDE_WORKER, s->rid, s->rid_len, 0, 0,
+                          action, "the session is for site \"%s\"",
+                          s->profile.site);
+        return false;
+    }
+    uint64_t id = msg_task(m);
+    swb_btask_t *t = id ? zhashx_lookup(b->tasks, &id) : NULL;
+    if (t && t->rec.site && *t->rec.site &&
+        strcmp(t->rec.site, b->who->binding) != 0) {
+        swb_broker_refuse(b, SWB_SIDE_WORKER, s->rid, s->rid_len, 0, id,
+                          action, "task %llu is at site \"%s\"",
+                          (unsigned long long)id, t->rec.site);
+        return false;
+    }
+    return true;
+}
+
 void
 swb_worker_api_handle(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
                       swb_msg_t *m)
@@ -360,6 +415,8 @@ swb_worker_api_handle(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
               "say hello first");
         return;
     }
+    if (!same_site(b, s, m))
+        return;
     s->last_seen = b->now;
     for (swb_btask_t *t = zlistx_first(s->held); t; t = zlistx_next(s->held))
         if (t->state == SWB_ST_ACTIVE)

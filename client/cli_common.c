@@ -19,6 +19,8 @@ const struct option cli_global_options[] = {
     {"broker", required_argument, NULL, CLI_OPT_BROKER},
     {"connect-timeout", required_argument, NULL, CLI_OPT_CONNECT_TIMEOUT},
     {"json", no_argument, NULL, CLI_OPT_JSON},
+    {"cert", required_argument, NULL, CLI_OPT_CERT},
+    {"server-key", required_argument, NULL, CLI_OPT_SERVER_KEY},
     {"help", no_argument, NULL, CLI_OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -45,6 +47,12 @@ cli_print_global_help(FILE *out)
             "  --connect-timeout MS    how long to wait for the broker's "
             "answer (default %d)\n"
             "  --json                  print one JSON document on stdout\n"
+            "  --cert FILE             our secret certificate: speak "
+            "CurveZMQ\n"
+            "                          (default $SWITCHBOARD_CERT)\n"
+            "  --server-key K          the broker's public certificate "
+            "file or Z85 key\n"
+            "                          (default $SWITCHBOARD_SERVER_KEY)\n"
             "  -h, --help              show help\n"
             "\n"
             "Exit codes: 0 success; 1 the task failed, was canceled, "
@@ -171,6 +179,12 @@ cli_global_option(cli_ctx_t *ctx, int id, const char *opt, const char *arg)
     case CLI_OPT_JSON:
         ctx->json = true;
         return CLI_CONTINUE;
+    case CLI_OPT_CERT:
+        ctx->cert = *arg ? arg : NULL;
+        return CLI_CONTINUE;
+    case CLI_OPT_SERVER_KEY:
+        ctx->server_key = *arg ? arg : NULL;
+        return CLI_CONTINUE;
     default:
         return cli_usage("internal: option id %d has no handler", id);
     }
@@ -199,7 +213,8 @@ static bool
 is_global(int id)
 {
     return id == CLI_OPT_BROKER || id == CLI_OPT_CONNECT_TIMEOUT ||
-           id == CLI_OPT_JSON;
+           id == CLI_OPT_JSON || id == CLI_OPT_CERT ||
+           id == CLI_OPT_SERVER_KEY;
 }
 
 int
@@ -265,8 +280,20 @@ cli_connect(cli_ctx_t *ctx)
 {
     if (ctx->client)
         return CLI_CONTINUE;
-    swb_err_t rc = swb_client_new(ctx->broker, ctx->connect_timeout_ms,
-                                  &ctx->client);
+    swb_curve_t keys;
+    if (ctx->cert || ctx->server_key) {
+        char why[300];
+        if (!ctx->cert || !ctx->server_key)
+            return cli_usage("--cert and --server-key go together (CurveZMQ "
+                             "needs our key pair and the broker's public "
+                             "key)");
+        if (swb_curve_load(ctx->cert, ctx->server_key, &keys, why,
+                           sizeof why))
+            return cli_usage("--cert/--server-key: %s", why);
+    }
+    swb_err_t rc = swb_client_new_secure(ctx->broker, ctx->connect_timeout_ms,
+                                         ctx->cert ? &keys : NULL,
+                                         &ctx->client);
     if (rc == SWB_EINVAL)
         return cli_usage("--broker: \"%s\" is not an endpoint ZeroMQ can "
                          "connect to (e.g. %s)", ctx->broker,

@@ -37,6 +37,8 @@ enum {
     CLI_OPT_BROKER = 1000,
     CLI_OPT_CONNECT_TIMEOUT,
     CLI_OPT_JSON,
+    CLI_OPT_CERT,
+    CLI_OPT_SERVER_KEY,
     CLI_OPT_SPEC = 2000 /* + index: the task options (cli_spec.h) */
 };
 
@@ -49,6 +51,8 @@ typedef struct cli_ctx {
     const char *broker;     /* endpoint; borrowed from argv/environ */
     int connect_timeout_ms; /* how long a request waits for a reply */
     bool json;              /* one JSON document on stdout          */
+    const char *cert;       /* --cert / SWITCHBOARD_CERT, or NULL   */
+    const char *server_key; /* --server-key / SWITCHBOARD_SERVER_KEY */
     swb_client_t *client;   /* made by cli_connect, owned           */
 } cli_ctx_t;
 
@@ -80,6 +84,7 @@ extern const cli_cmd_t cli_cmd_agents;
 extern const cli_cmd_t cli_cmd_agent_state;
 extern const cli_cmd_t cli_cmd_stats;
 extern const cli_cmd_t cli_cmd_sites;
+extern const cli_cmd_t cli_cmd_keygen;
 
 /* Prints "switchboard: <message>" on stderr; returns CLI_EXIT_USAGE. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -89,7 +94,7 @@ void cli_print_help(const cli_cmd_t *cmd, FILE *out);
 /* The global-options paragraph of every --help. */
 void cli_print_global_help(FILE *out);
 
-/* Handles --broker, --connect-timeout, --json. Returns CLI_CONTINUE or
+/* Handles --broker, --connect-timeout, --json, --cert, --server-key. Returns CLI_CONTINUE or
  * CLI_EXIT_USAGE (message printed). `opt` is e.g. "--broker". */
 int cli_global_option(cli_ctx_t *ctx, int id, const char *opt,
                       const char *arg);

@@ -1,11 +1,12 @@
 /*
  * main.c - `switchboard`, the client and operator command line
  * (PRODUCT.md 6a): submit, status, wait, cancel, list, agents,
- * agent-state, stats, sites.
+ * agent-state, stats, sites, keygen.
  *
  * This file reads the global options that come before the command
- * (--broker, --connect-timeout, --json; the environment variable
- * SWITCHBOARD_BROKER), looks the command up in the {command, handler}
+ * (--broker, --connect-timeout, --json, --cert, --server-key; the
+ * environment variables SWITCHBOARD_BROKER, SWITCHBOARD_CERT and
+ * SWITCHBOARD_SERVER_KEY), looks the command up in the {command, handler}
  * table and runs it; each command parses its own options (global ones
  * are accepted there too) in its cli_*.c file. Output and exit codes are
  * the commands' business; see cli_common.h for the codes.
@@ -29,7 +30,7 @@ static const cli_cmd_t cli_cmd_help = {
 static const cli_cmd_t *const commands[] = {
     &cli_cmd_submit, &cli_cmd_status, &cli_cmd_wait,   &cli_cmd_cancel,
     &cli_cmd_list,   &cli_cmd_agents, &cli_cmd_agent_state, &cli_cmd_stats,
-    &cli_cmd_sites,  &cli_cmd_help,
+    &cli_cmd_sites,  &cli_cmd_keygen, &cli_cmd_help,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -134,8 +135,12 @@ main(int argc, char **argv)
 {
     zsys_handler_set(NULL);
     const char *env = getenv("SWITCHBOARD_BROKER");
+    const char *cert = getenv("SWITCHBOARD_CERT");
+    const char *server_key = getenv("SWITCHBOARD_SERVER_KEY");
     cli_ctx_t ctx = {
         .broker = env && *env ? env : CLI_DEFAULT_BROKER,
+        .cert = cert && *cert ? cert : NULL,
+        .server_key = server_key && *server_key ? server_key : NULL,
         .connect_timeout_ms = CLI_DEFAULT_CONNECT_TIMEOUT,
     };
     int rc = run(&ctx, argc, argv);

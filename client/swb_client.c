@@ -49,6 +49,8 @@ struct swb_client {
     bool silent;           /* the last recv_submitted timed out       */
     char last_error[800];
     char last_field[100];
+    bool secure;           /* CURVE with `keys`                       */
+    swb_curve_t keys;
 };
 
 /* ---- socket ------------------------------------------------------------ */
@@ -65,6 +67,8 @@ client_open(swb_client_t *c)
     }
     zsock_set_linger(s, 0);
     zsock_set_sndtimeo(s, c->timeout_ms);
+    if (c->secure)
+        swb_curve_apply(&c->keys, s);
     if (zsock_connect(s, "%s", c->endpoint) != 0) {
         snprintf(c->last_error, sizeof c->last_error,
                  "cannot connect to \"%s\": %s", c->endpoint,
@@ -97,6 +101,13 @@ client_ready(swb_client_t *c)
 swb_err_t
 swb_client_new(const char *endpoint, int timeout_ms, swb_client_t **out)
 {
+    return swb_client_new_secure(endpoint, timeout_ms, NULL, out);
+}
+
+swb_err_t
+swb_client_new_secure(const char *endpoint, int timeout_ms,
+                      const swb_curve_t *keys, swb_client_t **out)
+{
     *out = NULL;
     if (!endpoint || !*endpoint || timeout_ms < 0)
         return SWB_EINVAL;
@@ -105,6 +116,10 @@ swb_client_new(const char *endpoint, int timeout_ms, swb_client_t **out)
         return SWB_ENOMEM;
     c->endpoint = strdup(endpoint);
     c->timeout_ms = timeout_ms ? timeout_ms : SWB_CLIENT_DEFAULT_TIMEOUT;
+    if (keys) {
+        c->secure = true;
+        c->keys = *keys;
+    }
     if (!c->endpoint) {
         free(c);
         return SWB_ENOMEM;

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "swb_curve.h"
 #include "swb_error.h"
 #include "swb_msg.h"
 
@@ -35,6 +36,14 @@ typedef struct swb_client swb_client_t;
  */
 swb_err_t swb_client_new(const char *endpoint, int timeout_ms,
                          swb_client_t **out);
+/*
+ * Like swb_client_new, then speaks CurveZMQ with `keys` (own key pair and
+ * the broker's public key; copied; NULL = plain text, as swb_client_new).
+ * A broker that refuses the key never answers: requests end in
+ * SWB_EUNREACHABLE. Errors as swb_client_new.
+ */
+swb_err_t swb_client_new_secure(const char *endpoint, int timeout_ms,
+                                const swb_curve_t *keys, swb_client_t **out);
 /* Closes the socket and frees; sets *c to NULL. NULL-safe. */
 void swb_client_destroy(swb_client_t **c);
 

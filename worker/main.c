@@ -42,6 +42,8 @@ typedef struct options {
     const char *exec;
     const char *grace;
     const char *state; /* --state STATE[:REASON] */
+    const char *cert;       /* --cert FILE: our secret certificate     */
+    const char *server_key; /* --server-key FILE|Z85: the broker's key */
     bool console;
     bool accept;
 } options_t;
@@ -87,6 +89,10 @@ usage(FILE *f)
         "  --state S[:REASON] initial agent state: ready (default),\n"
         "                     not-ready or break, with a reason code\n"
         "                     (not-ready:training)\n"
+        "  --cert FILE        our secret certificate (switchboard keygen\n"
+        "                     --role worker): speak CurveZMQ\n"
+        "  --server-key K     the broker's public certificate file or its\n"
+        "                     public key in Z85 (with --cert)\n"
         "  --grace SECONDS    on SIGTERM/SIGINT, time running handlers get\n"
         "                     before they are killed and their tasks\n"
         "                     released (default 30)\n"
@@ -231,7 +237,7 @@ static void
 parse_args(int argc, char **argv, options_t *o)
 {
     enum { O_SPEAKS = 256, O_WRITES, O_SKILLS, O_SPONSORS, O_CAPACITY,
-           O_GRACE, O_CONSOLE, O_ACCEPT, O_STATE };
+           O_GRACE, O_CONSOLE, O_ACCEPT, O_STATE, O_CERT, O_SERVER_KEY };
     static const struct option longopts[] = {
         {"broker", required_argument, NULL, 'b'},
         {"site", required_argument, NULL, 's'},
@@ -247,6 +253,8 @@ parse_args(int argc, char **argv, options_t *o)
         {"console", no_argument, NULL, O_CONSOLE},
         {"accept", no_argument, NULL, O_ACCEPT},
         {"state", required_argument, NULL, O_STATE},
+        {"cert", required_argument, NULL, O_CERT},
+        {"server-key", required_argument, NULL, O_SERVER_KEY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -270,6 +278,8 @@ parse_args(int argc, char **argv, options_t *o)
         case O_CONSOLE: o->console = true; break;
         case O_ACCEPT: o->accept = true; break;
         case O_STATE: o->state = optarg; break;
+        case O_CERT: o->cert = optarg; break;
+        case O_SERVER_KEY: o->server_key = optarg; break;
         case 'h': usage(stdout); exit(0);
         case ':':
             die_usage("%s needs a value (see --help)", argv[optind - 1]);
@@ -293,6 +303,9 @@ parse_args(int argc, char **argv, options_t *o)
         die_usage("--exec: the command is empty");
     if (!*o->broker)
         die_usage("--broker: the endpoint is empty");
+    if (!o->cert != !o->server_key)
+        die_usage("--cert and --server-key go together (CurveZMQ needs "
+                  "our key pair and the broker's public key)");
 }
 
 /* Builds the HELLO profile from the options; exits 2 on bad input. The
@@ -382,9 +395,16 @@ main(int argc, char **argv)
     uint64_t grace = o.grace ? parse_grace(o.grace) : DEFAULT_GRACE_MS;
     const char *state = profile.state ? profile.state : "ready";
 
+    swb_curve_t keys;
+    if (o.cert) {
+        char why[300];
+        if (swb_curve_load(o.cert, o.server_key, &keys, why, sizeof why))
+            die_usage("--cert/--server-key: %s", why);
+    }
     zsys_handler_set(NULL); /* our own SIGINT/SIGTERM handling (wsignal.c) */
     swb_worker_t *w = NULL;
-    swb_err_t rc = swb_worker_new(o.broker, &profile, &w);
+    swb_err_t rc = swb_worker_new_secure(o.broker, &profile,
+                                         o.cert ? &keys : NULL, &w);
     profile.site = NULL; /* borrowed from argv / the stack / static */
     profile.agent = NULL;
     profile.state = NULL;

@@ -94,6 +94,13 @@ swb_err_t
 swb_worker_new(const char *endpoint, const swb_m_hello_t *profile,
                swb_worker_t **out)
 {
+    return swb_worker_new_secure(endpoint, profile, NULL, out);
+}
+
+swb_err_t
+swb_worker_new_secure(const char *endpoint, const swb_m_hello_t *profile,
+                      const swb_curve_t *keys, swb_worker_t **out)
+{
     *out = NULL;
     if (!endpoint || !*endpoint || !profile || !profile->site ||
         !*profile->site || !profile->agent || !*profile->agent ||
@@ -107,6 +114,10 @@ swb_worker_new(const char *endpoint, const swb_m_hello_t *profile,
     if (!w)
         return SWB_ENOMEM;
     w->state = st;
+    if (keys) {
+        w->secure = true;
+        w->keys = *keys;
+    }
     swb_m_hello_t tmp = *profile;
     tmp.holding.v = NULL;
     tmp.holding.n = 0;

@@ -45,6 +45,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "swb_curve.h"
 #include "swb_error.h"
 #include "swb_msg.h"
 
@@ -90,6 +91,14 @@ typedef struct swb_wevent {
  */
 swb_err_t swb_worker_new(const char *endpoint, const swb_m_hello_t *profile,
                          swb_worker_t **out);
+
+/* Like swb_worker_new, speaking CurveZMQ with `keys` (own key pair and
+ * the broker's public key; copied; NULL = plain text) on every
+ * (re)connection. A broker that refuses the key never answers: the
+ * worker keeps trying to reconnect. */
+swb_err_t swb_worker_new_secure(const char *endpoint,
+                                const swb_m_hello_t *profile,
+                                const swb_curve_t *keys, swb_worker_t **out);
 
 /* Sends BYE (after handing back, with RELEASE, every task still held,
  * ringing offers too), waits up to linger_ms for acks, closes and frees.

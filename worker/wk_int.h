@@ -95,6 +95,8 @@ struct swb_worker {
     char ev_reason[SWB_MAX_NAME + 1];    /* out (borrowed by the caller) */
     swb_err_t fatal; /* SWB_OK, or the error every poll now returns */
     char last_error[640];
+    bool secure; /* CURVE with keys on every socket */
+    swb_curve_t keys;
 };
 
 /* ---- wsession.c ---- */

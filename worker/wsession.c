@@ -139,6 +139,8 @@ swb_wk_open(swb_worker_t *w)
     if (!w->sock)
         return SWB_ESYS;
     zsock_set_linger(w->sock, 0);
+    if (w->secure)
+        swb_curve_apply(&w->keys, w->sock);
     return SWB_OK;
 }
 

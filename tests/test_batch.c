@@ -60,8 +60,12 @@ test_hundred_thousand_lines_bounded_and_resumable(void)
             rss);
     ASSERT_STR_CONTAINS(text, "100000 submitted");
     free(text);
-    /* bounded: the CLI does not hold the file or the ids in memory */
+    /* bounded: the CLI does not hold the file or the ids in memory (under
+     * AddressSanitizer shadow memory and quarantine inflate the RSS, so
+     * only the plain build checks the figure) */
+#ifndef __SANITIZE_ADDRESS__
     ASSERT_TRUE(rss < 64 * 1024);
+#endif
     ASSERT_INT_EQ(run_batch(&b, file, out, &rss), 0);
     text = swbt_read_file(out);
     ASSERT_STR_CONTAINS(text, "100000 duplicates");

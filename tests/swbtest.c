@@ -230,6 +230,8 @@ swbt_read_file(const char *path)
 
 /* ---- real processes of a region ---- */
 
+#include <czmq.h>
+
 #include "swb_client.h"
 
 static int
@@ -257,22 +259,51 @@ broker_spawn(swbt_broker_t *b)
     swb_client_t *c = NULL;
     if (swb_client_new(b->client_ep, 300, &c) != SWB_OK)
         return -1;
+    int rc = swbt_wait_answering(c, b->pid);
+    swb_client_destroy(&c);
+    return rc;
+}
+
+int
+swbt_wait_answering(struct swb_client *c, pid_t pid)
+{
     int64_t end = swbt_now_ms() + swbt_ms(10000);
-    int rc = -1;
-    while (swbt_now_ms() < end) {
+    while (c && swbt_now_ms() < end) {
         swb_task_t t;
         swb_err_t e = swb_client_status(c, 1, &t, NULL);
         if (e == SWB_OK)
             swb_codec_free(&swb_task_schema, &t);
-        if (e != SWB_EUNREACHABLE) {
-            rc = 0;
-            break;
-        }
-        if (swbt_wait_exit(b->pid, 0) != -1)
-            break; /* it died */
+        if (e != SWB_EUNREACHABLE)
+            return 0;
+        if (swbt_wait_exit(pid, 0) != -1)
+            return -1; /* it died */
     }
-    swb_client_destroy(&c);
-    return rc;
+    return -1;
+}
+
+void *
+swbt_raw_exchange(const char *ep, const void *const *frames,
+                  const size_t *lens, int n, int ms)
+{
+    zsock_t *s = zsock_new_dealer(ep);
+    if (!s)
+        return NULL;
+    zsock_set_rcvtimeo(s, ms);
+    zsock_set_linger(s, 0);
+    for (int i = 0; i < n; i++) {
+        zframe_t *f = zframe_new(frames[i], lens[i]);
+        zframe_send(&f, s, i + 1 < n ? ZFRAME_MORE : 0);
+    }
+    zframe_t *reply = zframe_recv(s);
+    zsock_destroy(&s);
+    return reply;
+}
+
+bool
+swbt_frame_has(void *frame, const char *text)
+{
+    zframe_t *f = frame;
+    return f && memmem(zframe_data(f), zframe_size(f), text, strlen(text));
 }
 
 int

@@ -113,6 +113,20 @@ int swbt_run(const char *cmdline, char **out);
 int swbt_cli(const char *ep, const char *logdir, char **out, const char *fmt,
              ...) __attribute__((format(printf, 4, 5)));
 
+/* Sends frames (all but the last with MORE) on a fresh DEALER to ep and
+ * waits up to ms for one reply frame (a zframe_t *, caller destroys with
+ * zframe_destroy), or NULL. */
+void *swbt_raw_exchange(const char *ep, const void *const *frames,
+                        const size_t *lens, int n, int ms);
+/* True when the frame (a zframe_t *, may be NULL) contains text. */
+bool swbt_frame_has(void *frame, const char *text);
+
+/* Polls with status requests on client c until the broker answers
+ * anything (up to 10 s, scaled) or process pid exits. 0 when it
+ * answered, -1 otherwise. */
+struct swb_client;
+int swbt_wait_answering(struct swb_client *c, pid_t pid);
+
 /* Reads a whole file into a malloc'd NUL-terminated string, or NULL. */
 char *swbt_read_file(const char *path);
 

@@ -338,30 +338,6 @@ test_full_store_refuses_and_keeps_acked(void)
 
 /* ---- malformed frames on both endpoints ---- */
 
-/* Sends frames on a fresh DEALER and returns the reply frame as a
- * malloc'd string (msgpack bytes, searched with memmem) or NULL. */
-static zframe_t *
-raw_exchange(const char *ep, const void *const *frames, const size_t *lens,
-             int n, int ms)
-{
-    zsock_t *s = zsock_new_dealer(ep);
-    zsock_set_rcvtimeo(s, ms);
-    zsock_set_linger(s, 0);
-    for (int i = 0; i < n; i++) {
-        zframe_t *f = zframe_new(frames[i], lens[i]);
-        zframe_send(&f, s, i + 1 < n ? ZFRAME_MORE : 0);
-    }
-    zframe_t *reply = zframe_recv(s);
-    zsock_destroy(&s);
-    return reply;
-}
-
-static bool
-frame_has(zframe_t *f, const char *text)
-{
-    return f && memmem(zframe_data(f), zframe_size(f), text, strlen(text));
-}
-
 static void
 test_malformed_frames_get_errors(void)
 {
@@ -375,27 +351,27 @@ test_malformed_frames_get_errors(void)
         /* not msgpack at all */
         const void *g[] = {"\xc1garbage"};
         size_t gl[] = {8};
-        zframe_t *r = raw_exchange(ep, g, gl, 1, swbt_ms(3000));
-        ASSERT_TRUE(frame_has(r, "malformed"));
+        zframe_t *r = swbt_raw_exchange(ep, g, gl, 1, swbt_ms(3000));
+        ASSERT_TRUE(swbt_frame_has(r, "malformed"));
         zframe_destroy(&r);
         /* three frames */
         const void *m3[] = {"a", "b", "c"};
         size_t l3[] = {1, 1, 1};
-        r = raw_exchange(ep, m3, l3, 3, swbt_ms(3000));
-        ASSERT_TRUE(frame_has(r, "frames"));
+        r = swbt_raw_exchange(ep, m3, l3, 3, swbt_ms(3000));
+        ASSERT_TRUE(swbt_frame_has(r, "frames"));
         zframe_destroy(&r);
         /* an array claiming 2^32-1 items in 5 bytes */
         const void *h[] = {"\xdd\xff\xff\xff\xff"};
         size_t hl[] = {5};
-        r = raw_exchange(ep, h, hl, 1, swbt_ms(3000));
-        ASSERT_TRUE(frame_has(r, "malformed"));
+        r = swbt_raw_exchange(ep, h, hl, 1, swbt_ms(3000));
+        ASSERT_TRUE(swbt_frame_has(r, "malformed"));
         zframe_destroy(&r);
         /* over ZMQ_MAXMSGSIZE: the broker drops the connection */
         size_t huge = 200000;
         char *buf = calloc(1, huge);
         const void *o[] = {buf};
         size_t ol[] = {huge};
-        r = raw_exchange(ep, o, ol, 1, swbt_ms(1000));
+        r = swbt_raw_exchange(ep, o, ol, 1, swbt_ms(1000));
         ASSERT_TRUE(r == NULL);
         free(buf);
     }

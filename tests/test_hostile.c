@@ -132,38 +132,12 @@ peer_closes(int fd, int ms)
     return false;
 }
 
-/* Sends frames (all but the last with MORE) on a fresh DEALER and waits
- * up to ms for one reply frame (caller destroys), or NULL. */
-static zframe_t *
-raw_exchange(const char *ep, const void *const *frames, const size_t *lens,
-             int n, int ms)
-{
-    zsock_t *s = zsock_new_dealer(ep);
-    if (!s)
-        return NULL;
-    zsock_set_rcvtimeo(s, ms);
-    zsock_set_linger(s, 0);
-    for (int i = 0; i < n; i++) {
-        zframe_t *f = zframe_new(frames[i], lens[i]);
-        zframe_send(&f, s, i + 1 < n ? ZFRAME_MORE : 0);
-    }
-    zframe_t *reply = zframe_recv(s);
-    zsock_destroy(&s);
-    return reply;
-}
-
 static zframe_t *
 raw_one(const char *ep, const void *data, size_t len, int ms)
 {
     const void *f[] = {data};
     size_t l[] = {len};
-    return raw_exchange(ep, f, l, 1, ms);
-}
-
-static bool
-frame_has(zframe_t *f, const char *text)
-{
-    return f && memmem(zframe_data(f), zframe_size(f), text, strlen(text));
+    return swbt_raw_exchange(ep, f, l, 1, ms);
 }
 
 /* A broker for one test, with its baseline RSS and a normal client. */
@@ -279,7 +253,7 @@ check_survived(hostile_t *h, const char *what)
     if (!submit_and_status(h, "still served"))
         SURVIVE_FAIL_("%s: a normal submit and status failed", what);
     zframe_t *r = raw_one(h->b.worker_ep, "\xc1", 1, swbt_ms(3000));
-    if (!frame_has(r, "malformed"))
+    if (!swbt_frame_has(r, "malformed"))
         SURVIVE_FAIL_("%s: the worker endpoint did not answer", what);
     zframe_destroy(&r);
     h->peak_kib = 0;
@@ -361,7 +335,7 @@ test_frames_at_limit_and_one_over(void)
     buf[0] = (char)0xc1;
     for (int side = 0; side < 2; side++) {
         zframe_t *r = raw_one(eps[side], buf, SWBH_MAX_MSG, swbt_ms(3000));
-        ASSERT_TRUE(frame_has(r, "malformed"));
+        ASSERT_TRUE(swbt_frame_has(r, "malformed"));
         zframe_destroy(&r);
         r = raw_one(eps[side], buf, SWBH_MAX_MSG + 1, swbt_ms(1000));
         ASSERT_TRUE(r == NULL);
@@ -608,7 +582,7 @@ test_nested_and_huge_msgpack(void)
                 }
                 buf[k++] = 0xc0;
                 zframe_t *r = raw_one(eps[side], buf, k, swbt_ms(3000));
-                ASSERT_TRUE(frame_has(r, "malformed"));
+                ASSERT_TRUE(swbt_frame_has(r, "malformed"));
                 zframe_destroy(&r);
             }
             for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
@@ -617,7 +591,7 @@ test_nested_and_huge_msgpack(void)
                                 : huge[i][0] == '\xc9' ? 6 : 5;
                 memcpy(buf + off, huge[i], hl);
                 zframe_t *r = raw_one(eps[side], buf, off + hl, swbt_ms(3000));
-                ASSERT_TRUE(frame_has(r, "malformed"));
+                ASSERT_TRUE(swbt_frame_has(r, "malformed"));
                 zframe_destroy(&r);
             }
             note_peak(&h);

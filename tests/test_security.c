@@ -134,20 +134,7 @@ region_start(sec_region_t *r)
     if (r->broker < 0)
         return -1;
     swb_client_t *c = lib_client(r, "op", 300);
-    int rc = -1;
-    int64_t end = swbt_now_ms() + swbt_ms(10000);
-    while (c && swbt_now_ms() < end) {
-        swb_task_t t;
-        swb_err_t e = swb_client_status(c, 1, &t, NULL);
-        if (e == SWB_OK)
-            swb_codec_free(&swb_task_schema, &t);
-        if (e != SWB_EUNREACHABLE) {
-            rc = 0;
-            break;
-        }
-        if (swbt_wait_exit(r->broker, 0) != -1)
-            break;
-    }
+    int rc = swbt_wait_answering(c, r->broker);
     swb_client_destroy(&c);
     return rc;
 }

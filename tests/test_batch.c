@@ -37,6 +37,31 @@ run_batch(const swbt_broker_t *b, const char *file, const char *out,
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The checks, apart so that a failed assert still stops the broker. */
+static void
+check_batch(const swbt_broker_t *b, const char *file, const char *out)
+{
+    long rss = 0;
+    ASSERT_INT_EQ(run_batch(b, file, out, &rss), 0);
+    char *text = swbt_read_file(out);
+    fprintf(stderr, "  first run: %s  peak RSS %ld KiB\n", text ? text : "",
+            rss);
+    bool all = text && strstr(text, "100000 submitted");
+    free(text);
+    ASSERT_TRUE(all);
+    /* bounded: the CLI does not hold the file or the ids in memory (under
+     * AddressSanitizer shadow memory and quarantine inflate the RSS, so
+     * only the plain build checks the figure) */
+#ifndef __SANITIZE_ADDRESS__
+    ASSERT_TRUE(rss < 64 * 1024);
+#endif
+    ASSERT_INT_EQ(run_batch(b, file, out, &rss), 0);
+    text = swbt_read_file(out);
+    all = text && strstr(text, "100000 duplicates");
+    free(text);
+    ASSERT_TRUE(all);
+}
+
 static void
 test_hundred_thousand_lines_bounded_and_resumable(void)
 {
@@ -45,31 +70,17 @@ test_hundred_thousand_lines_bounded_and_resumable(void)
     snprintf(file, sizeof file, "%s/tasks.jsonl", dir);
     snprintf(out, sizeof out, "%s/cli.log", dir);
     FILE *f = fopen(file, "w");
-    ASSERT_TRUE(f != NULL);
-    for (int i = 0; i < LINES; i++)
+    for (int i = 0; f && i < LINES; i++)
         fprintf(f, "{\"channel\":\"%s\",\"sponsor\":\"acme\","
                 "\"payload\":\"form %d of the October intake\"}\n",
                 i % 2 ? "data" : "form", i);
-    fclose(f);
+    if (f)
+        fclose(f);
     swbt_broker_t b;
-    ASSERT_INT_EQ(swbt_broker_start(&b, dir, NULL), 0);
-    long rss = 0;
-    ASSERT_INT_EQ(run_batch(&b, file, out, &rss), 0);
-    char *text = swbt_read_file(out);
-    fprintf(stderr, "  first run: %s  peak RSS %ld KiB\n", text ? text : "",
-            rss);
-    ASSERT_STR_CONTAINS(text, "100000 submitted");
-    free(text);
-    /* bounded: the CLI does not hold the file or the ids in memory (under
-     * AddressSanitizer shadow memory and quarantine inflate the RSS, so
-     * only the plain build checks the figure) */
-#ifndef __SANITIZE_ADDRESS__
-    ASSERT_TRUE(rss < 64 * 1024);
-#endif
-    ASSERT_INT_EQ(run_batch(&b, file, out, &rss), 0);
-    text = swbt_read_file(out);
-    ASSERT_STR_CONTAINS(text, "100000 duplicates");
-    free(text);
+    if (swbt_broker_start(&b, dir, NULL) == 0)
+        check_batch(&b, file, out);
+    else
+        swbt_failed++;
     swbt_broker_stop(&b, SIGTERM);
     swbt_broker_free(&b);
     swbt_rmdir(dir);

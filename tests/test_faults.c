@@ -398,9 +398,88 @@ test_malformed_frames_get_errors(void)
     free(dir);
 }
 
+/* Submits s and expects the broker's error: code, field, words. */
+static void
+expect_refusal(swb_client_t *c, swb_task_spec_t *s, swb_err_t code,
+               const char *field, const char *words)
+{
+    uint64_t id;
+    ASSERT_INT_EQ(swb_client_submit(c, s, &id, NULL), code);
+    ASSERT_STR_EQ(swb_client_last_field(c), field);
+    ASSERT_STR_CONTAINS(swb_client_last_error(c), words);
+}
+
+/* A HELLO built by hand; the reply must name field and words. */
+static void
+expect_hello_refused(const char *ep, swb_m_hello_t *h, const char *field,
+                     const char *words)
+{
+    swb_msg_t m = {.type = SWB_MSG_HELLO};
+    m.u.hello = *h;
+    void *buf;
+    size_t len;
+    ASSERT_INT_EQ(swb_msg_encode(&m, &buf, &len), SWB_OK);
+    const void *f[] = {buf};
+    size_t l[] = {len};
+    void *r = swbt_raw_exchange(ep, f, l, 1, swbt_ms(3000));
+    free(buf);
+    bool ok = swbt_frame_has(r, field) && swbt_frame_has(r, words);
+    zframe_destroy((zframe_t **)&r);
+    ASSERT_TRUE(ok);
+}
+
+static void
+test_broker_checks_what_the_codec_cannot(void)
+{
+    char *dir = swbt_tempdir("checks");
+    const char *args[] = {"--site", "mnl-1", NULL};
+    swbt_broker_t b;
+    ASSERT_INT_EQ(swbt_broker_start(&b, dir, args), 0);
+    swb_client_t *c;
+    ASSERT_INT_EQ(swb_client_new(b.client_ep, swbt_ms(5000), &c), SWB_OK);
+    swb_task_spec_t s = swbt_spec("email", "x");
+    s.routing = "fastest";
+    expect_refusal(c, &s, SWB_EINVAL, "task.routing", "fastest");
+    s = swbt_spec("email", "x");
+    s.window = "09:00-17:00";
+    s.tz = "Asia/Manila";
+    expect_refusal(c, &s, SWB_EINVAL, "task.window", "voice.outbound");
+    s = swbt_spec("voice.outbound", "x");
+    s.window = "9-17";
+    s.tz = "Asia/Manila";
+    expect_refusal(c, &s, SWB_EINVAL, "task.window", "HH:MM-HH:MM");
+    s.window = "09:00-17:00";
+    s.tz = "Mars/Olympus";
+    expect_refusal(c, &s, SWB_EINVAL, "task.tz", "Mars/Olympus");
+    s = swbt_spec("email", "x");
+    s.patience = 30;
+    expect_refusal(c, &s, SWB_EINVAL, "task.patience", "voice.inbound");
+
+    swb_m_hello_t h;
+    memset(&h, 0, sizeof h);
+    char *fax[] = {"fax"}, *mail[] = {"email"};
+    h.site = "mnl-1";
+    h.agent = "a1";
+    h.channels.v = fax;
+    h.channels.n = 1;
+    expect_hello_refused(b.worker_ep, &h, "channels", "fax");
+    h.channels.v = mail;
+    h.site = "nowhere";
+    expect_hello_refused(b.worker_ep, &h, "site", "nowhere");
+    h.site = "mnl-1";
+    h.state = "asleep";
+    expect_hello_refused(b.worker_ep, &h, "state", "asleep");
+    swb_client_destroy(&c);
+    swbt_broker_stop(&b, SIGTERM);
+    swbt_broker_free(&b);
+    swbt_rmdir(dir);
+    free(dir);
+}
+
 int
 main(void)
 {
+    SWB_RUN(test_broker_checks_what_the_codec_cannot);
     SWB_RUN(test_malformed_frames_get_errors);
     SWB_RUN(test_cancel_status_wait_across_restarts);
     SWB_RUN(test_retry_then_dead_with_reason);

@@ -89,35 +89,13 @@ may_touch(swb_broker_t *b, const uint8_t *rid, size_t rid_len, uint64_t req,
     return ok;
 }
 
-/* "HH:MM-HH:MM" */
-static bool
-valid_window(const char *w)
-{
-    int h1, m1, h2, m2;
-    char tail;
-    return strlen(w) == 11 &&
-           sscanf(w, "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &tail) == 4 &&
-           h1 <= 24 && h2 <= 24 && m1 < 60 && m2 < 60 && w[2] == ':' &&
-           w[5] == '-' && w[8] == ':';
-}
-
-static bool
-tz_known(const char *tz)
-{
-    char path[300];
-    struct stat st;
-    if (!*tz || strstr(tz, "..") || tz[0] == '/')
-        return false;
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 /* Checks what the codec cannot; on error queues the reply and returns
  * false. */
 static bool
 validate_spec(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
               uint64_t req, const swb_task_spec_t *sp)
 {
+    int win_open, win_close;
     int ch = swb_channel_parse(sp->channel);
     if (ch < 0) {
         C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL, "task.channel",
@@ -149,12 +127,12 @@ validate_spec(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
               "only voice.outbound tasks have a calling window");
         return false;
     }
-    if (sp->window && !valid_window(sp->window)) {
+    if (sp->window && swb_tz_parse_window(sp->window, &win_open, &win_close)) {
         C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL, "task.window",
               "window \"%s\" is not HH:MM-HH:MM", sp->window);
         return false;
     }
-    if (sp->tz && !tz_known(sp->tz)) {
+    if (sp->tz && !swb_tz_known(sp->tz)) {
         C_ERR(b, rid, rid_len, req, 0, SWB_EINVAL, "task.tz",
               "time zone \"%s\" is not in the time zone database", sp->tz);
         return false;

@@ -12,34 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-/* "HH:MM" -> minutes, or -1. */
-static int
-parse_hhmm(const char *s, size_t n)
-{
-    if (n != 5 || s[2] != ':')
-        return -1;
-    for (size_t i = 0; i < 5; i++)
-        if (i != 2 && (s[i] < '0' || s[i] > '9'))
-            return -1;
-    int h = (s[0] - '0') * 10 + (s[1] - '0');
-    int m = (s[3] - '0') * 10 + (s[4] - '0');
-    if (h > 24 || m > 59 || (h == 24 && m))
-        return -1;
-    return h * 60 + m;
-}
-
-static bool
-tz_exists(const char *tz)
-{
-    char path[300];
-    struct stat st;
-    if (!*tz || strstr(tz, "..") || *tz == '/' || strlen(tz) > 200)
-        return false;
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
+#include "tzclock.h"
 
 bool
 swb_cfg_country_ok(const char *cc)
@@ -61,17 +35,15 @@ swb_cfg_site_attr(swb_site_def_t *s, const char *key, const char *val,
         }
         slot = &s->country;
     } else if (strcmp(key, "tz") == 0) {
-        if (!tz_exists(val)) {
+        if (!swb_tz_known(val)) {
             snprintf(why, why_len, "not a time zone of the tz database "
                      "(/usr/share/zoneinfo), like Asia/Manila");
             return SWB_EINVAL;
         }
         slot = &s->tz;
     } else if (strcmp(key, "hours") == 0) {
-        const char *dash = strchr(val, '-');
-        int o = dash ? parse_hhmm(val, (size_t)(dash - val)) : -1;
-        int c = dash ? parse_hhmm(dash + 1, strlen(dash + 1)) : -1;
-        if (o < 0 || c < 0) {
+        int o, c;
+        if (swb_tz_parse_window(val, &o, &c) != SWB_OK) {
             snprintf(why, why_len, "not HH:MM-HH:MM in local time (00:00 to "
                      "24:00), like 08:00-20:00");
             return SWB_EINVAL;

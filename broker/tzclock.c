@@ -117,6 +117,23 @@ tz_file_ok(const char *path)
     return ok;
 }
 
+/* Fills path with the zone's file when tz names a real zone. */
+static bool
+tz_zone_path(const char *tz, char *path, size_t len)
+{
+    if (!tz || !tz_name_ok(tz))
+        return false;
+    snprintf(path, len, "%s/%s", TZ_ZONEINFO, tz);
+    return tz_file_ok(path);
+}
+
+bool
+swb_tz_known(const char *tz)
+{
+    char path[sizeof TZ_ZONEINFO + TZ_NAME_MAX + 2];
+    return tz_zone_path(tz, path, sizeof path);
+}
+
 /* ---- the slow path: TZ switched to the zone ---- */
 
 /* Offset at second s under the current TZ. */
@@ -332,10 +349,7 @@ tz_lookup(swb_tzcache_t *c, const char *tz, uint64_t unix_ms, int32_t *off,
     /* Slow path. The file is checked on every refill, not only the
      * first time, so a zone removed by a tzdata upgrade is noticed. */
     char path[sizeof TZ_ZONEINFO + TZ_NAME_MAX + 2];
-    if (!tz_name_ok(tz))
-        return SWB_EINVAL;
-    snprintf(path, sizeof path, "%s/%s", TZ_ZONEINFO, tz);
-    if (!tz_file_ok(path))
+    if (!tz_zone_path(tz, path, sizeof path))
         return SWB_EINVAL;
     tz_seg_t seg[2];
     swb_err_t rc = tz_probe(c, path, t, seg);

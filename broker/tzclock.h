@@ -88,6 +88,11 @@ int swb_tz_local_minute(swb_tzcache_t *c, const char *tz, uint64_t unix_ms);
  * On success *open_min and *close_min are 0..1440. Returns SWB_OK, or
  * SWB_EINVAL (outputs untouched) for anything else, including NULLs.
  */
+/* True when tz names a zone of the tz database (a TZif file under
+ * /usr/share/zoneinfo; "..", a leading "/" and odd characters are
+ * refused). Reads the file's first bytes; no cache needed. */
+bool swb_tz_known(const char *tz);
+
 swb_err_t swb_tz_parse_window(const char *text, int *open_min, int *close_min);
 
 /*

@@ -86,15 +86,20 @@ swb_secure_open(swb_broker_t *b, char *why, size_t why_len)
 {
     const swb_config_t *cfg = b->cfg;
     if (!cfg->keys_dir) {
-        const char *eps[] = {cfg->clients_ep, cfg->workers_ep};
-        for (size_t i = 0; i < 2; i++)
-            if (!loopback_endpoint(eps[i]) && !cfg->insecure) {
+        /* the peers endpoint and the links count only with peers */
+        for (size_t i = 0; i < 3 + cfg->peers.n; i++) {
+            const char *ep = i == 0   ? cfg->clients_ep
+                             : i == 1 ? cfg->workers_ep
+                             : i == 2 ? (cfg->peers.n ? cfg->peers_ep : NULL)
+                                      : strchr(cfg->peers.v[i - 3], '=') + 1;
+            if (ep && !loopback_endpoint(ep) && !cfg->insecure) {
                 snprintf(why, why_len, "%s is not a loopback endpoint and no "
                          "keys are configured: plain text there would let "
                          "anyone in; give --keys DIR and --cert FILE "
-                         "(CurveZMQ), or --insecure to allow it", eps[i]);
+                         "(CurveZMQ), or --insecure to allow it", ep);
                 return SWB_EINVAL;
             }
+        }
         if (cfg->insecure)
             swb_log(SWB_LOG_WARN, "auth", "insecure", "clients=%s workers=%s "
                     "why=\"plain text allowed off loopback\"",
@@ -124,6 +129,54 @@ swb_secure_socket(swb_broker_t *b, zsock_t *sock)
 {
     if (b->auth)
         swb_zap_curve_server(sock, b->curve_public, b->curve_secret);
+}
+
+swb_err_t
+swb_secure_link(swb_broker_t *b, zsock_t *link, const char *name, char *why,
+                size_t why_len)
+{
+    if (!b->auth)
+        return SWB_OK;
+    const swb_ident_t *id = swb_auth_find(b->auth, SWB_ROLE_PEER, name);
+    if (!id) {
+        snprintf(why, why_len, "--peer %s: the keys folder %s holds no "
+                 "certificate of role peer for region %s (that region's "
+                 "broker certificate, made with switchboard keygen --role "
+                 "peer --region %s)", name, b->cfg->keys_dir, name, name);
+        return SWB_EINVAL;
+    }
+    zsock_set_curve_serverkey(link, id->key);
+    zsock_set_curve_publickey(link, b->curve_public);
+    zsock_set_curve_secretkey(link, b->curve_secret);
+    return SWB_OK;
+}
+
+bool
+swb_secure_check_peer(swb_broker_t *b, const char *region,
+                      const char *user_id, const swb_msg_t *m)
+{
+    if (!b->auth)
+        return true;
+    const swb_ident_t *id = swb_auth_lookup(b->auth, user_id);
+    b->who = NULL;
+    snprintf(b->who_key, sizeof b->who_key, "%s", user_id ? user_id : "");
+    if (id) {
+        b->who_buf = *id;
+        b->who = &b->who_buf;
+    }
+    const char *why = !id                         ? "the key is not (or no "
+                                                    "longer) authorized"
+                      : id->role != SWB_ROLE_PEER ? "only peer keys talk at "
+                                                    "the peers endpoint"
+                      : strcmp(id->binding, region) != 0
+                          ? "the key is bound to another region"
+                          : NULL;
+    if (why)
+        swb_broker_refuse(b, SWB_SIDE_PEER, (const uint8_t *)region,
+                          strlen(region), 0, 0, swb_msg_name(m->type),
+                          "as region %s: %s", region, why);
+    b->who = NULL;
+    return why == NULL;
 }
 
 void

@@ -133,6 +133,10 @@ swb_err_t swb_broker_load(swb_broker_t *b, uint64_t id, swb_task_t *rec,
  * SWB_ESYS; why says which. */
 swb_err_t swb_secure_open(swb_broker_t *b, char *why, size_t why_len);
 void swb_secure_close(swb_broker_t *b);
+/* After the store and swb_secure_open: one WARNING per secret file that
+ * group or others may read or write (data.mdb, lock.mdb, the broker's
+ * secret certificate, the --keys folder; fileperm.h). Never fails. */
+void swb_secure_check_modes(const swb_broker_t *b);
 /* Makes a ROUTER a CURVE server when keys are configured (before bind). */
 void swb_secure_socket(swb_broker_t *b, zsock_t *sock);
 /* Sets b->who from the message's User-Id; false (after an ERROR reply

@@ -99,6 +99,9 @@ struct swb_broker {
     /* security (secure.c): NULL auth = no keys configured */
     swb_auth_t *auth;    /* the authorized keys                          */
     swb_zap_t *zap;      /* the ZAP handler, polled by the loop          */
+    swb_zap_decide_fn zap_decide; /* NULL: the key table (the only value
+                               the broker uses); tests/test_failclosed.c
+                               sets a broken one before swb_secure_open */
     char curve_public[SWB_Z85_KEY_LEN + 1]; /* the broker's key pair    */
     char curve_secret[SWB_Z85_KEY_LEN + 1];
     const swb_ident_t *who; /* sender of the message being handled, NULL

@@ -112,6 +112,8 @@ swb_secure_open(swb_broker_t *b, char *why, size_t why_len)
         rc = swb_auth_new(cfg->keys_dir, &b->auth, why, why_len);
     if (!rc)
         rc = swb_zap_new(b->auth, &b->zap, why, why_len);
+    if (!rc && b->zap_decide)
+        swb_zap_set_decide(b->zap, b->zap_decide);
     if (!rc)
         rc = swb_zap_selftest(b->zap, b->curve_public, b->curve_secret, why,
                               why_len);

@@ -615,6 +615,7 @@ swb_broker_new(const swb_config_t *cfg, swb_broker_t **out, char *why,
     rc = swb_secure_open(b, why, why_len);
     if (rc)
         goto fail;
+    swb_secure_check_modes(b);
     uint64_t max_msg = cfg->max_payload + 65536;
     rc = SWB_EINVAL;
     b->clients = bind_router(b, cfg->clients_ep, max_msg, why, why_len);

@@ -106,6 +106,9 @@ struct swb_broker {
     /* security (secure.c): NULL auth = no keys configured */
     swb_auth_t *auth;    /* the authorized keys                          */
     swb_zap_t *zap;      /* the ZAP handler, polled by the loop          */
+    swb_zap_decide_fn zap_decide; /* NULL: the key table (the only value
+                               the broker uses); tests/test_failclosed.c
+                               sets a broken one before swb_secure_open */
     char curve_public[SWB_Z85_KEY_LEN + 1]; /* the broker's key pair    */
     char curve_secret[SWB_Z85_KEY_LEN + 1];
     const swb_ident_t *who; /* sender of the message being handled, NULL
@@ -140,6 +143,10 @@ swb_err_t swb_broker_load(swb_broker_t *b, uint64_t id, swb_task_t *rec,
  * SWB_ESYS; why says which. */
 swb_err_t swb_secure_open(swb_broker_t *b, char *why, size_t why_len);
 void swb_secure_close(swb_broker_t *b);
+/* After the store and swb_secure_open: one WARNING per secret file that
+ * group or others may read or write (data.mdb, lock.mdb, the broker's
+ * secret certificate, the --keys folder; fileperm.h). Never fails. */
+void swb_secure_check_modes(const swb_broker_t *b);
 /* Makes a ROUTER a CURVE server when keys are configured (before bind). */
 void swb_secure_socket(swb_broker_t *b, zsock_t *sock);
 /* Sets b->who from the message's User-Id; false (after an ERROR reply

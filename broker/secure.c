@@ -6,6 +6,8 @@
  *     (auth.c), the ZAP handler (zap.c) and the proof that an unknown key
  *     is refused (else the broker does not start); without keys, plain
  *     text only on loopback endpoints unless --insecure;
+ *   - after that, a warning for each secret file (LMDB files, own secret
+ *     certificate, --keys folder) that group or others may touch;
  *   - on every received message: the sender's authenticated key (the
  *     User-Id property) must still be in the table and its role may send
  *     this command at this endpoint; else an ERROR "refused" reply and a
@@ -23,6 +25,7 @@
 #include <sys/stat.h>
 #include <zmq.h>
 
+#include "fileperm.h"
 #include "swb_log.h"
 
 /* Is a plain-text endpoint on this machine only? */
@@ -46,7 +49,18 @@ loopback_endpoint(const char *ep)
            strncmp(host, "localhost:", 10) == 0;
 }
 
-/* The broker's key pair from --cert; warns when others may read it. */
+/* The file that holds the broker's secret key: PATH_secret when it
+ * exists (zcert_load reads the secret key from there), else PATH. */
+static void
+own_secret_file(const swb_config_t *cfg, char *buf, size_t n)
+{
+    struct stat st;
+    snprintf(buf, n, "%s_secret", cfg->cert_file);
+    if (stat(buf, &st) != 0)
+        snprintf(buf, n, "%s", cfg->cert_file);
+}
+
+/* The broker's key pair from --cert. */
 static swb_err_t
 load_own_cert(swb_broker_t *b, char *why, size_t why_len)
 {
@@ -70,14 +84,6 @@ load_own_cert(swb_broker_t *b, char *why, size_t why_len)
                  b->cfg->cert_file);
         return SWB_EINVAL;
     }
-    char secret[4200];
-    struct stat st;
-    snprintf(secret, sizeof secret, "%s_secret", b->cfg->cert_file);
-    const char *file = stat(secret, &st) == 0 ? secret : b->cfg->cert_file;
-    if (stat(file, &st) == 0 && (st.st_mode & 077))
-        swb_log(SWB_LOG_WARN, "auth", "secret_readable", "file=\"%s\" "
-                "mode=%04o why=\"others may read the broker's secret key; "
-                "chmod 600 it\"", file, (unsigned)(st.st_mode & 07777));
     return SWB_OK;
 }
 
@@ -111,10 +117,30 @@ swb_secure_open(swb_broker_t *b, char *why, size_t why_len)
         rc = swb_auth_new(cfg->keys_dir, &b->auth, why, why_len);
     if (!rc)
         rc = swb_zap_new(b->auth, &b->zap, why, why_len);
+    if (!rc && b->zap_decide)
+        swb_zap_set_decide(b->zap, b->zap_decide);
     if (!rc)
         rc = swb_zap_selftest(b->zap, b->curve_public, b->curve_secret, why,
                               why_len);
     return rc;
+}
+
+void
+swb_secure_check_modes(const swb_broker_t *b)
+{
+    const swb_config_t *cfg = b->cfg;
+    char path[4200];
+    /* LMDB's own names in the folder store.c opens (not MDB_NOSUBDIR) */
+    const char *lmdb[] = {"data.mdb", "lock.mdb"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", cfg->data_dir, lmdb[i]);
+        swb_fileperm_warn(path);
+    }
+    if (!b->auth)
+        return;
+    own_secret_file(cfg, path, sizeof path);
+    swb_fileperm_warn(path);
+    swb_fileperm_warn(cfg->keys_dir);
 }
 
 void

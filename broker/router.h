@@ -135,5 +135,7 @@ bool swb_router_can_serve(swb_router_t *r, const swb_task_spec_t *spec,
 size_t swb_router_tclasses(const swb_router_t *r);
 size_t swb_router_aclasses(const swb_router_t *r);
 size_t swb_router_waiting(const swb_router_t *r);
+/* Agents ready with room for something now. */
+size_t swb_router_ready(const swb_router_t *r);
 
 #endif

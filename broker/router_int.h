@@ -95,8 +95,10 @@ typedef struct swb_classes {
 struct swb_router {
     const swb_config_t *cfg;
     zhashx_t *tmap, *amap; /* key -> class (borrowed; owned by tv / av) */
+    zhashx_t *closed;      /* site id -> itself: sites closed now       */
     swb_classes_t tv, av;
     size_t waiting;
+    size_t ready;          /* agents in at least one idle list          */
 };
 
 /* The tclass of tasks like spec: found, or made and linked to every

@@ -13,14 +13,17 @@
  * lease rule allows one).
  */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <czmq.h>
+#include <sys/stat.h>
 
 #include "swb_client.h"
+#include "swb_curve.h"
 #include "swb_domain.h"
 #include "swb_msg.h"
 #include "swbtest.h"
@@ -494,6 +497,164 @@ test_peers_endpoint_refuses_strangers_and_garbage(void)
     fed_stop(&f);
 }
 
+/* ---- CurveZMQ between regions ---- */
+
+/* Runs a shell command in dir (the CLI by its absolute path). */
+static int __attribute__((format(printf, 2, 3)))
+sh(const char *dir, const char *fmt, ...)
+{
+    char cmd[1500], full[4200], cli[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    if (!realpath(swbt_bin("switchboard"), cli))
+        return -1;
+    snprintf(full, sizeof full, "cd '%s' && SWB=%s && %s >/dev/null "
+             "2>>cli.log", dir, cli, cmd);
+    return swbt_run(full, NULL);
+}
+
+/* A broker of region name with --keys DIR/name-keys and --cert
+ * own/name (its peer certificate), peered with other. */
+static pid_t
+secure_broker(const char *dir, const char *name, int *ports,
+              const char *other, int other_port)
+{
+    char data[600], keys[600], cert[600], log[600], cl[64], wk[64], pe[64],
+        peer[96];
+    snprintf(data, sizeof data, "%s/%s-data", dir, name);
+    snprintf(keys, sizeof keys, "%s/%s-keys", dir, name);
+    snprintf(cert, sizeof cert, "%s/own/%s", dir, name);
+    snprintf(log, sizeof log, "%s/%s.log", dir, name);
+    snprintf(cl, sizeof cl, "tcp://127.0.0.1:%d", ports[0]);
+    snprintf(wk, sizeof wk, "tcp://127.0.0.1:%d", ports[1]);
+    snprintf(pe, sizeof pe, "tcp://127.0.0.1:%d", ports[2]);
+    snprintf(peer, sizeof peer, "%s=tcp://127.0.0.1:%d", other, other_port);
+    char *bin = strdup(swbt_bin("switchboard-broker"));
+    char *argv[] = {bin, "--region", (char *)name, "--data", data,
+                    "--clients", cl, "--workers", wk, "--peers", pe,
+                    "--peer", peer, "--http", "off", "--keys", keys,
+                    "--cert", cert, "--heartbeat-ms", "200", NULL};
+    pid_t pid = swbt_spawn(argv, log);
+    free(bin);
+    return pid;
+}
+
+static void
+test_regions_over_curve(void)
+{
+    char *dir = swbt_tempdir("fedcurve");
+    char path[700];
+    const char *const made[][3] = {
+        {"manila", "peer", "--region manila"},
+        {"krakow", "peer", "--region krakow"},
+        {"acme", "client", "--sponsor acme"},
+        {"ola", "worker", "--site krk-1"},
+        {"bogo", "peer", "--region bogota"},
+    };
+    snprintf(path, sizeof path, "%s/own", dir);
+    mkdir(path, 0700);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s-keys", dir, i ? "krakow" : "manila");
+        mkdir(path, 0700);
+    }
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
+        ASSERT_INT_EQ(sh(dir, "$SWB keygen --role %s %s --out own/%s",
+                         made[i][1], made[i][2], made[i][0]), 0);
+    /* each region lets in the other's broker; Manila its client, Krakow
+     * its worker and a peer key of another region */
+    ASSERT_INT_EQ(sh(dir, "cp own/krakow own/acme manila-keys/ && "
+                     "cp own/manila own/ola own/bogo krakow-keys/"), 0);
+    int mp[3], kp[3];
+    for (int i = 0; i < 3; i++) {
+        mp[i] = swbt_free_port();
+        kp[i] = swbt_free_port();
+    }
+    pid_t m = secure_broker(dir, "manila", mp, "krakow", kp[2]);
+    pid_t k = secure_broker(dir, "krakow", kp, "manila", mp[2]);
+    char ep[64], cert[700], server[700], why[300];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", kp[1]);
+    snprintf(cert, sizeof cert, "%s/own/ola_secret", dir);
+    snprintf(server, sizeof server, "%s/own/krakow", dir);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "t=$(cat); printf '%%s\\n' \"$t\" >> %s/ran.txt",
+             dir);
+    char *wbin = strdup(swbt_bin("switchboard-worker"));
+    char wlog[700];
+    snprintf(wlog, sizeof wlog, "%s/worker.log", dir);
+    char *wargv[] = {wbin, "--broker", ep, "--site", "krk-1", "--agent",
+                     "ola", "--channels", "email", "--writes", "pl:C1",
+                     "--cert", cert, "--server-key", server, "--exec", cmd,
+                     NULL};
+    pid_t w = swbt_spawn(wargv, wlog);
+    free(wbin);
+    swb_curve_t keys;
+    snprintf(cert, sizeof cert, "%s/own/acme", dir);
+    snprintf(server, sizeof server, "%s/own/manila", dir);
+    ASSERT_INT_EQ(swb_curve_load(cert, server, &keys, why, sizeof why),
+                  SWB_OK);
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", mp[0]);
+    swb_client_t *c = NULL;
+    ASSERT_INT_EQ(swb_client_new_secure(ep, swbt_ms(5000), &keys, &c), SWB_OK);
+    ASSERT_INT_EQ(swbt_wait_answering(c, m), 0);
+    /* a Polish task goes to Krakow over CURVE and comes back */
+    swb_task_spec_t s = swbt_spec("email", "over-curve");
+    swb_level_t pl = {"pl", 4};
+    s.lang.v = &pl;
+    s.lang.n = 1;
+    s.sponsor = "acme";
+    uint64_t id = 0;
+    ASSERT_INT_EQ(swb_client_submit(c, &s, &id, NULL), SWB_OK);
+    swb_task_t rec;
+    ASSERT_INT_EQ(swb_client_wait(c, id, swbt_ms(20000), &rec, NULL), SWB_OK);
+    ASSERT_STR_EQ(rec.state, "completed");
+    ASSERT_STR_EQ(rec.region, "krakow");
+    swb_codec_free(&swb_task_schema, &rec);
+    /* a peer key of another region, speaking as manila: refused, named */
+    zsock_t *d = zsock_new(ZMQ_DEALER);
+    zcert_t *bogo = zcert_load(strcat(strcpy(path, dir), "/own/bogo_secret"));
+    zcert_t *kpub = zcert_load(strcat(strcpy(path, dir), "/own/krakow"));
+    ASSERT_TRUE(d && bogo && kpub);
+    zcert_apply(bogo, d);
+    zsock_set_curve_serverkey(d, zcert_public_txt(kpub));
+    zsock_set_identity(d, "manila");
+    zsock_set_rcvtimeo(d, swbt_ms(3000));
+    zsock_connect(d, "tcp://127.0.0.1:%d", kp[2]);
+    swb_msg_t hm = {.type = SWB_MSG_PEER_HELLO};
+    hm.u.peer_hello.region = "manila";
+    void *buf;
+    size_t len;
+    ASSERT_INT_EQ(swb_msg_encode(&hm, &buf, &len), SWB_OK);
+    zframe_t *fr = zframe_new(buf, len);
+    zframe_send(&fr, d, 0);
+    free(buf);
+    zframe_t *reply = zframe_recv(d);
+    ASSERT_TRUE(reply && swbt_frame_has(reply, "bound to another region"));
+    zframe_destroy(&reply);
+    zsock_destroy(&d);
+    zcert_destroy(&bogo);
+    zcert_destroy(&kpub);
+    /* a plain-text stranger gets nothing at all */
+    d = zsock_new(ZMQ_DEALER);
+    zsock_set_identity(d, "manila");
+    zsock_set_rcvtimeo(d, swbt_ms(1000));
+    zsock_connect(d, "tcp://127.0.0.1:%d", kp[2]);
+    ASSERT_INT_EQ(swb_msg_encode(&hm, &buf, &len), SWB_OK);
+    fr = zframe_new(buf, len);
+    zframe_send(&fr, d, 0);
+    free(buf);
+    reply = zframe_recv(d);
+    ASSERT_TRUE(reply == NULL);
+    zsock_destroy(&d);
+    swb_client_destroy(&c);
+    swbt_kill(w, SIGTERM);
+    swbt_kill(m, SIGTERM);
+    swbt_kill(k, SIGTERM);
+    swbt_rmdir(dir);
+    free(dir);
+}
+
 int
 main(void)
 {
@@ -503,5 +664,6 @@ main(void)
     SWB_RUN(test_kill_peer_holding_forwarded_work);
     SWB_RUN(test_kill_origin_while_handing_over);
     SWB_RUN(test_peers_endpoint_refuses_strangers_and_garbage);
+    SWB_RUN(test_regions_over_curve);
     return SWB_TEST_EXIT();
 }

@@ -185,6 +185,8 @@ size_t swb_peer_poll_items(swb_broker_t *b, zmq_pollitem_t *items, size_t max);
 bool swb_peer_receive(swb_broker_t *b);
 /* Hellos, adverts, peers going down, then handoff and overflow timers. */
 void swb_peer_timers(swb_broker_t *b);
+/* True while p talks to us as an origin (within --peer-down-ms). */
+bool swb_peer_origin_alive(const swb_broker_t *b, const swb_peer_t *o);
 /* The peer named (name, len), or NULL. */
 swb_peer_t *swb_peer_find(swb_broker_t *b, const char *name, size_t len);
 /* Queues m to peer p: to_origin = at our ROUTER (p is an origin of ours),
@@ -197,6 +199,9 @@ void swb_peer_send_now(swb_broker_t *b, swb_side_t side, const uint8_t *rid,
 /* Predicted wait (ms) of one more task for agents/ready/waiting. */
 uint64_t swb_peer_predict(const swb_broker_t *b, uint64_t agents,
                           uint64_t ready, uint64_t waiting);
+/* The "peers" array of the statistics document (stats.h); NULL when out
+ * of memory. Owned by the caller. */
+json_t *swb_peer_json(swb_broker_t *b);
 /* Agents came, went or changed state: advertise soon. */
 void swb_peer_agents_changed(swb_broker_t *b);
 /* A task was handled in ms (for predictions). */

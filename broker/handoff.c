@@ -579,12 +579,6 @@ swb_handoff_on_result_ack(swb_broker_t *b, swb_peer_t *o,
 
 /* ---- timers ---- */
 
-static bool
-origin_alive(const swb_broker_t *b, const swb_peer_t *o)
-{
-    return o->origin_heard && b->now - o->origin_heard <= b->cfg->peer_down_ms;
-}
-
 static void
 peer_timers(swb_broker_t *b, swb_peer_t *p)
 {
@@ -607,7 +601,7 @@ peer_timers(swb_broker_t *b, swb_peer_t *p)
         }
         t = next;
     }
-    if (!origin_alive(b, p))
+    if (!swb_peer_origin_alive(b, p))
         return;
     /* peer side: ask again for GO, send results again */
     for (t = zlistx_first(p->in); t; t = zlistx_next(p->in))

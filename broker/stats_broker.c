@@ -390,6 +390,8 @@ swb_stats_json(swb_broker_t *b, const char *site)
     json_object_set_new(doc, "region", region);
     json_object_set_new(doc, "sites", sites.list);
     json_object_set_new(doc, "queues", queues.list);
+    json_t *peers = swb_peer_json(b);
+    json_object_set_new(doc, "peers", peers ? peers : json_array());
     return doc;
 }
 

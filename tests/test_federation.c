@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include <czmq.h>
+#include <jansson.h>
 #include <sys/stat.h>
 
 #include "swb_client.h"
@@ -243,6 +244,19 @@ test_overflow_by_language(void)
     ASSERT_STR_EQ(rec.hand, "started");
     ASSERT_TRUE(rec.peer_id > 0);
     swb_codec_free(&swb_task_schema, &rec);
+    /* the statistics show the peer: up, and what went and came back */
+    char *doc = NULL;
+    ASSERT_INT_EQ(swb_client_stats(c, NULL, &doc), SWB_OK);
+    json_t *j = json_loads(doc, 0, NULL);
+    json_t *p0 = json_array_get(json_object_get(j, "peers"), 0);
+    ASSERT_STR_EQ(json_string_value(json_object_get(p0, "name")), "krakow");
+    ASSERT_TRUE(json_is_true(json_object_get(p0, "up")));
+    ASSERT_INT_EQ(json_integer_value(json_object_get(p0, "forwarded")), N);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(p0, "results")), N);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(p0, "handed")), 0);
+    ASSERT_INT_GE(json_integer_value(json_object_get(p0, "agents")), 2);
+    json_decref(j);
+    free(doc);
     /* English work stays home */
     uint64_t en[1] = {0};
     swb_level_t enl = {"en", 4};

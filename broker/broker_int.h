@@ -240,6 +240,11 @@ bool swb_handoff_may_offer(swb_broker_t *b, swb_btask_t *t);
 /* t became final (swb_broker_set_state): a peer keeps its result to
  * report to the origin. */
 void swb_handoff_finished(swb_broker_t *b, swb_btask_t *t);
+/* The handoff-database key under which a peer remembers the task origin
+ * handed over as oid (retention.c removes it with the task); its length,
+ * 0 when it does not fit. */
+size_t swb_handoff_fkey(const char *origin, uint64_t oid, char *out,
+                        size_t len);
 /* Takes t out of any hand-off list (it leaves memory). */
 void swb_handoff_unlink(swb_btask_t *t);
 void swb_handoff_timers(swb_broker_t *b);

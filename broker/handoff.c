@@ -73,6 +73,12 @@ hdel(swb_broker_t *b, char tag, const char *region, uint64_t id)
         swb_store_batch_del(b->batch, SWB_DB_HANDOFF, k, n);
 }
 
+size_t
+swb_handoff_fkey(const char *origin, uint64_t oid, char *out, size_t len)
+{
+    return hkey('F', origin, oid, out, len);
+}
+
 /* The local id of the task origin o handed over as oid; 0 = never seen. */
 static uint64_t
 local_id(swb_broker_t *b, const swb_peer_t *o, uint64_t oid)

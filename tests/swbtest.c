@@ -19,6 +19,13 @@
 int swbt_failed;
 int swbt_total_fail;
 
+bool
+swbt_selected(const char *name)
+{
+    const char *only = getenv("SWBT_ONLY");
+    return !only || !*only || strstr(name, only) != NULL;
+}
+
 int
 swbt_ms(int ms)
 {

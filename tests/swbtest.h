@@ -63,8 +63,11 @@ extern int swbt_total_fail; /* failed tests so far */
                        n_);                                                    \
     } while (0)
 
+/* SWBT_ONLY=SUBSTRING (environment) runs only the tests whose name has it. */
 #define SWB_RUN(fn)                                                            \
     do {                                                                       \
+        if (!swbt_selected(#fn))                                               \
+            break;                                                             \
         swbt_failed = 0;                                                       \
         fprintf(stderr, "RUN  %s\n", #fn);                                     \
         fn();                                                                  \
@@ -72,6 +75,7 @@ extern int swbt_total_fail; /* failed tests so far */
         if (swbt_failed)                                                       \
             swbt_total_fail++;                                                 \
     } while (0)
+bool swbt_selected(const char *name);
 #define SWB_TEST_EXIT() (swbt_total_fail ? 1 : 0)
 
 /* Milliseconds scaled by SWB_TIMEOUT_MULT. */

@@ -417,6 +417,52 @@ test_kill_peer_holding_forwarded_work(void)
 }
 
 static void
+test_cancel_from_the_origin(void)
+{
+    fed_t f;
+    fed_start(&f, "cancel", NULL, NULL);
+    add_worker(&f.k, "krk-1", "ola", "email", "3", (const char *[]){
+        "--writes", "pl:C1", NULL});
+    swb_client_t *c = client_of(&f.m);
+    uint64_t ids[3] = {0};
+    swb_task_spec_t s = swbt_spec("email", NULL);
+    swb_level_t pl = {"pl", 4};
+    s.lang.v = &pl;
+    s.lang.n = 1;
+    ASSERT_INT_EQ(submit_n(c, &s, "cx", 1, ids), 1);
+    swbt_sleep_ms(swbt_ms(1000)); /* the first one runs in Krakow */
+    ASSERT_INT_EQ(submit_n(c, &s, "cy", 2, ids + 1), 2);
+    swbt_sleep_ms(swbt_ms(500)); /* the others wait there, not started */
+    swb_task_t rec;
+    /* not started there: canceled here at once, Krakow drops its copy */
+    ASSERT_INT_EQ(swb_client_cancel(c, ids[2], &rec), SWB_OK);
+    ASSERT_STR_EQ(rec.state, "canceled");
+    swb_codec_free(&swb_task_schema, &rec);
+    /* running there: asked to cancel; the final state comes back */
+    ASSERT_INT_EQ(swb_client_cancel(c, ids[0], &rec), SWB_OK);
+    ASSERT_STR_EQ(rec.state, "forwarded");
+    swb_codec_free(&swb_task_schema, &rec);
+    ASSERT_INT_EQ(swb_client_wait(c, ids[0], swbt_ms(10000), &rec, NULL),
+                  SWB_OK);
+    ASSERT_STR_EQ(rec.state, "canceled");
+    ASSERT_STR_CONTAINS(rec.reason, "canceled by the client in region manila");
+    swb_codec_free(&swb_task_schema, &rec);
+    /* the one in between is done in Krakow as usual */
+    ASSERT_INT_EQ(swb_client_wait(c, ids[1], swbt_ms(20000), &rec, NULL),
+                  SWB_OK);
+    ASSERT_STR_EQ(rec.state, "completed");
+    swb_codec_free(&swb_task_schema, &rec);
+    int dropped = -1;
+    for (int tries = 0; tries < 50 && dropped != 1; tries++) {
+        swbt_sleep_ms(100);
+        dropped = count_state(&f.k, "canceled", "taken back by region manila");
+    }
+    ASSERT_INT_EQ(dropped, 1);
+    swb_client_destroy(&c);
+    fed_stop(&f);
+}
+
+static void
 test_kill_origin_while_handing_over(void)
 {
     fed_t f;
@@ -676,6 +722,7 @@ main(void)
     SWB_RUN(test_overflow_by_service_level);
     SWB_RUN(test_follow_the_sun_and_allowed_regions);
     SWB_RUN(test_kill_peer_holding_forwarded_work);
+    SWB_RUN(test_cancel_from_the_origin);
     SWB_RUN(test_kill_origin_while_handing_over);
     SWB_RUN(test_peers_endpoint_refuses_strangers_and_garbage);
     SWB_RUN(test_regions_over_curve);

@@ -308,12 +308,12 @@ take_advert(swb_broker_t *b, swb_peer_t *p, swb_msg_t *m)
         swb_log(SWB_LOG_INFO, "peer", "peer_up", "peer=%s classes=%zu",
                 p->name, m->u.advert.classes.n);
     p->up = true;
+    b->fed->gen++;
     swb_codec_free(swb_msg_schema(SWB_MSG_ADVERT), &p->advert);
     p->advert = m->u.advert;
     memset(&m->u.advert, 0, sizeof m->u.advert);
     free(p->extra);
     p->extra = calloc(p->advert.classes.n + 1, sizeof *p->extra);
-    (void)b;
 }
 
 /* A message from a peer serving us (on our link to it). */
@@ -476,6 +476,7 @@ swb_peer_timers(swb_broker_t *b)
         if (p->up && b->now - p->heard > b->cfg->peer_down_ms) {
             p->up = false;
             p->down_since = b->now;
+            f->gen++;
             swb_log(SWB_LOG_WARN, "peer", "peer_down", "peer=%s silent_ms=%llu "
                     "handed=%zu", p->name,
                     (unsigned long long)(b->now - p->heard),

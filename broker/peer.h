@@ -69,6 +69,8 @@ typedef struct swb_fed {
     uint64_t quiet_until; /* monotonic ms: no overflow before (workers
                              reconnect after a restart)                */
     uint64_t aht_ms;     /* running average handle time (predictions)  */
+    uint64_t gen;        /* grows with every advert and peer up/down:
+                            what the peers offer may have changed      */
 } swb_fed_t;
 
 #endif

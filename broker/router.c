@@ -565,7 +565,8 @@ swb_router_each_queue(swb_router_t *r, swb_router_queue_fn fn, void *arg,
         for (size_t k = 0; k < max_per_class && tc->prio.n; k++) {
             swb_router_queue_t q = {&tc->req, tc->prio.n,
                                     swb_kheap_top(&tc->prio),
-                                    swb_kheap_top(&tc->age), 0, 0};
+                                    swb_kheap_top(&tc->age), 0, 0,
+                                    &tc->memo};
             tclass_capacity(tc, &q.agents, &q.ready);
             if (!fn(&q, arg))
                 break;

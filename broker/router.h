@@ -105,6 +105,8 @@ typedef struct swb_router_queue {
     swb_btask_t *oldest;        /* the longest waiting                 */
     size_t agents;              /* eligible agents at open sites here  */
     size_t ready;               /* of them ready with room now         */
+    uint64_t *memo;             /* a word the caller may keep per class
+                                   (0 when the class is made)          */
 } swb_router_queue_t;
 /* Returns true after taking q->top or q->oldest out of the router (to
  * be offered the class again), false to go to the next class. */

@@ -51,6 +51,7 @@ typedef struct swb_tclass {
     bool voice, inbound, best_skilled;
     bool foreign;         /* tasks handed over by another region: never
                              handed on (a class of their own)          */
+    uint64_t memo;        /* overflow.c's word (swb_router_queue_t)    */
     swb_task_spec_t req;  /* requirements (a copy without payload/key) */
     swb_kheap_t prio;     /* priority, deadline, age                   */
     swb_kheap_t age;      /* age only: the starvation guard            */

@@ -131,6 +131,10 @@ void swb_broker_error(swb_broker_t *b, swb_side_t side, const uint8_t *rid,
 void swb_broker_touch(swb_broker_t *b, swb_btask_t *t);
 /* Sets a task's state, marks it dirty and, when final, finished. */
 void swb_broker_set_state(swb_broker_t *b, swb_btask_t *t, int state);
+/* The task id a key names (idempotency keys, hand-off keys): written in
+ * this pass (b->new_keys) or in the store; 0 when none. */
+uint64_t swb_broker_key_id(swb_broker_t *b, swb_store_db_t db,
+                           const char *key);
 /* Loads a task record from the store (for tasks no longer in memory).
  * *rec is zeroed then filled; result may be NULL. */
 swb_err_t swb_broker_load(swb_broker_t *b, uint64_t id, swb_task_t *rec,

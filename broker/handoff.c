@@ -84,20 +84,9 @@ static uint64_t
 local_id(swb_broker_t *b, const swb_peer_t *o, uint64_t oid)
 {
     char k[128];
-    size_t n = hkey('F', o->name, oid, k, sizeof k);
-    uint64_t *pending = n ? zhashx_lookup(b->new_keys, k) : NULL;
-    if (pending)
-        return *pending;
-    void *val;
-    size_t vlen;
-    uint64_t id = 0;
-    if (n && swb_store_get(b->store, SWB_DB_HANDOFF, k, n, &val, &vlen) ==
-                 SWB_OK) {
-        if (vlen == 8)
-            id = swb_store_key_u64(val);
-        free(val);
-    }
-    return id;
+    return hkey('F', o->name, oid, k, sizeof k)
+               ? swb_broker_key_id(b, SWB_DB_HANDOFF, k)
+               : 0;
 }
 
 /* ---- lists ---- */

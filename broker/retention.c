@@ -97,15 +97,10 @@ ret_visit(const void *key, size_t klen, const void *val, size_t vlen,
 static swb_err_t
 del_if_ours(swb_broker_t *b, swb_store_db_t db, const char *key, uint64_t id)
 {
-    void *val;
-    size_t vlen;
     if (!key || !*key || zhashx_lookup(b->new_keys, key) ||
-        swb_store_get(b->store, db, key, strlen(key), &val, &vlen) != SWB_OK)
+        swb_store_get_u64(b->store, db, key, strlen(key)) != id)
         return SWB_OK;
-    bool ours = vlen == 8 && swb_store_key_u64(val) == id;
-    free(val);
-    return ours ? swb_store_batch_del(b->batch, db, key, strlen(key))
-                : SWB_OK;
+    return swb_store_batch_del(b->batch, db, key, strlen(key));
 }
 
 /* Queues the deletes of one task: record, result, and its idempotency

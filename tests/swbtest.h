@@ -144,6 +144,13 @@ char *swbt_read_file(const char *path);
  * strings are borrowed: do not swb_codec_free the result. */
 swb_task_spec_t swbt_spec(const char *ch, const char *payload);
 
+/* Submits n copies of *base pipelined (up to 100 in flight), the payload
+ * of task i being prefix followed by i (base->payload is overwritten);
+ * ids[i] gets the id of task i, 0 when it was not acknowledged. Returns
+ * the number acknowledged; stops early when the broker goes silent. */
+int swbt_submit_many(struct swb_client *c, swb_task_spec_t *base,
+                     const char *prefix, int n, uint64_t *ids);
+
 /* ---- real processes of a region ---- */
 
 typedef struct swbt_broker {

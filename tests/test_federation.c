@@ -120,33 +120,9 @@ static int
 submit_n(swb_client_t *c, swb_task_spec_t *base, const char *tag, int n,
          uint64_t *ids)
 {
-    int acked = 0, sent = 0, got = 0;
-    uint64_t *reqs = calloc((size_t)n, sizeof *reqs);
-    char payload[64];
-    while (got < n) {
-        while (sent < n && sent - got < 100) {
-            snprintf(payload, sizeof payload, "tok-%s-%d", tag, sent);
-            base->payload.data = (uint8_t *)payload;
-            base->payload.len = strlen(payload);
-            if (swb_client_send_submit(c, base, &reqs[sent]) != SWB_OK)
-                break;
-            sent++;
-        }
-        uint64_t req, id;
-        bool dup;
-        swb_err_t rc = swb_client_recv_submitted(c, swbt_ms(10000), &req, &id,
-                                                 &dup);
-        if (rc == SWB_ETIMEOUT || rc == SWB_EUNREACHABLE)
-            break;
-        got++;
-        for (int i = 0; i < sent; i++)
-            if (reqs[i] == req && rc == SWB_OK) {
-                ids[i] = id;
-                acked++;
-            }
-    }
-    free(reqs);
-    return acked;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "tok-%s-", tag);
+    return swbt_submit_many(c, base, prefix, n, ids);
 }
 
 /* Runs of task `i` of tag recorded in a region's ran.txt. */

@@ -23,9 +23,10 @@
  *      each beside the same tasks in one region.
  *
  * Phases 1 and 2 (and 4's throughput) run --runs times and the table
- * shows every run and the median. Every wait has a deadline: a counter that does not move for
- * BENCH_STALL_MS, a child that fails or a broker that exits ends the
- * bench with a message (and the broker's last log lines) and exit 1.
+ * shows every run and the median. Every wait has a deadline: a counter
+ * that does not move for BENCH_STALL_MS, a child that fails or a broker
+ * that exits ends the bench with a message (and the brokers' last log
+ * lines) and exit 1.
  */
 #include <errno.h>
 #include <getopt.h>

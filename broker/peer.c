@@ -444,6 +444,15 @@ swb_peer_receive(swb_broker_t *b)
 
 /* ---- timers ---- */
 
+int
+swb_peer_poll_ms(const swb_broker_t *b, int max_ms)
+{
+    if (!b->fed || b->fed->next_overflow <= b->now)
+        return b->fed ? 0 : max_ms;
+    uint64_t left = b->fed->next_overflow - b->now;
+    return left < (uint64_t)max_ms ? (int)left : max_ms;
+}
+
 static void
 send_hello(swb_broker_t *b, swb_peer_t *p)
 {
@@ -489,7 +498,6 @@ swb_peer_timers(swb_broker_t *b)
     if (b->now >= f->next_advert)
         send_advert(b, NULL);
     swb_handoff_timers(b);
-    swb_overflow_run(b);
 }
 
 /* ---- the statistics document's "peers" ---- */

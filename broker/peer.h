@@ -66,6 +66,7 @@ typedef struct swb_fed {
     uint64_t next_advert; /* monotonic ms                               */
     uint64_t next_tick;  /* monotonic ms of the next timers pass        */
     uint64_t next_overflow; /* monotonic ms of the next overflow pass    */
+    uint64_t last_overflow; /* monotonic ms of the last one              */
     uint64_t quiet_until; /* monotonic ms: no overflow before (workers
                              reconnect after a restart)                */
     uint64_t aht_ms;     /* running average handle time (predictions)  */

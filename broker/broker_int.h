@@ -239,8 +239,10 @@ void swb_handoff_on_result_ack(swb_broker_t *b, swb_peer_t *o,
                                const swb_m_hand_t *h);
 void swb_handoff_on_peer_cancel(swb_broker_t *b, swb_peer_t *o,
                                 const swb_m_hand_t *h);
-/* The origin took oid back: drop our copy (never started) and confirm. */
-void swb_handoff_drop(swb_broker_t *b, swb_peer_t *o, uint64_t oid);
+/* The origin took oid (hand-offs up to seq) back: drop our copy (never
+ * started) and confirm. */
+void swb_handoff_drop(swb_broker_t *b, swb_peer_t *o, uint64_t oid,
+                      uint64_t seq);
 /* Peer: false when t may not be offered yet (its origin has not said GO:
  * it leaves the router and START is sent). */
 bool swb_handoff_may_offer(swb_broker_t *b, swb_btask_t *t);

@@ -198,6 +198,18 @@ swb_auth_lookup(const swb_auth_t *a, const char *z85)
     return zhashx_lookup(a->keys, z85);
 }
 
+const swb_ident_t *
+swb_auth_find(const swb_auth_t *a, swb_role_t role, const char *binding)
+{
+    if (!a)
+        return NULL;
+    for (const swb_ident_t *id = zhashx_first(a->keys); id;
+         id = zhashx_next(a->keys))
+        if (id->role == role && strcmp(id->binding, binding) == 0)
+            return id;
+    return NULL;
+}
+
 size_t
 swb_auth_count(const swb_auth_t *a)
 {

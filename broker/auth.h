@@ -66,6 +66,10 @@ void swb_auth_reload_now(swb_auth_t *a);
 /* The identity of an authorized key, or NULL. Borrowed until the next
  * swb_auth_refresh. */
 const swb_ident_t *swb_auth_lookup(const swb_auth_t *a, const char *z85);
+/* The first key of role bound to binding (a peer region's broker key),
+ * or NULL. Borrowed until the next swb_auth_refresh. Walks the table. */
+const swb_ident_t *swb_auth_find(const swb_auth_t *a, swb_role_t role,
+                                 const char *binding);
 /* Number of keys in the table. */
 size_t swb_auth_count(const swb_auth_t *a);
 
@@ -78,7 +82,8 @@ const char *swb_role_name(swb_role_t role);
  * workers only at the worker endpoint; clients SUBMIT, STATUS, WAIT,
  * CANCEL, LIST at the client endpoint; operators everything of the
  * client endpoint except SUBMIT and CANCEL (they read and administer
- * agents); peers nothing yet (federation).
+ * agents); peer keys nothing there (they talk at the peers endpoint,
+ * secure.c swb_secure_check_peer).
  */
 bool swb_auth_may(const swb_ident_t *who, bool worker_side,
                   swb_msg_type_t type);

@@ -135,6 +135,10 @@ swb_broker_error(swb_broker_t *b, swb_side_t side, const uint8_t *rid,
 static void
 send_now(swb_broker_t *b, swb_out_t *o)
 {
+    if (o->side == SWB_SIDE_PEER || o->side == SWB_SIDE_LINK) {
+        swb_peer_send_now(b, o->side, o->rid, o->rid_len, o->body, o->len);
+        return;
+    }
     void *sock = zsock_resolve(o->side == SWB_SIDE_CLIENT ? b->clients
                                                           : b->workers);
     if (zmq_send(sock, o->rid, o->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
@@ -172,8 +176,10 @@ swb_broker_set_state(swb_broker_t *b, swb_btask_t *t, int state)
     swb_stats_task_moved(b, t, t->state, state);
     swb_btask_set_state(t, state, b->now_wall);
     swb_broker_touch(b, t);
-    if (swb_state_final(state) && !was_final)
+    if (swb_state_final(state) && !was_final) {
         zlistx_add_end(b->finished, t);
+        swb_handoff_finished(b, t);
+    }
 }
 
 swb_err_t
@@ -241,6 +247,8 @@ recover_one(const void *key, size_t klen, const void *val, size_t vlen,
         return 0;
     }
     zhashx_insert(b->tasks, &t->rec.id, t);
+    if (swb_handoff_recover(b, t))
+        return 0; /* in a peer region's hands */
     if (st == SWB_ST_OFFERED || st == SWB_ST_ACTIVE) {
         /* keeps its lease for one lease period: the worker may still be
          * running it and can claim it back with HELLO holding */
@@ -279,6 +287,8 @@ recover(swb_broker_t *b)
     if (b->next_lease == 0)
         b->next_lease = 1;
     swb_err_t rc = swb_store_each(b->store, SWB_DB_TASKS, recover_one, b);
+    if (!rc)
+        rc = swb_handoff_load(b);
     swb_log(SWB_LOG_INFO, "broker", "recovered", "tasks=%zu leased=%zu "
             "next_id=%llu", zhashx_size(b->tasks), zlistx_size(b->leased),
             (unsigned long long)b->next_id);
@@ -309,6 +319,7 @@ reload(swb_broker_t *b)
         s->aclass = NULL;
     }
     swb_router_destroy(&b->router);
+    swb_handoff_reset(b);
     zhashx_purge(b->tasks);
     b->router = swb_router_new(b->cfg);
     for (swb_session_t *s = b->router ? zhashx_first(b->sessions) : NULL; s;
@@ -379,6 +390,7 @@ evict_finished(swb_broker_t *b)
     while ((t = zlistx_first(b->finished))) {
         zlistx_delete(b->finished, zlistx_cursor(b->finished));
         swb_dispatch_forget(b, t);
+        swb_handoff_unlink(t);
         uint64_t id = t->rec.id;
         zhashx_delete(b->tasks, &id); /* frees t */
     }
@@ -583,6 +595,11 @@ swb_broker_new(const swb_config_t *cfg, swb_broker_t **out, char *why,
     rc = swb_store_open(cfg->data_dir, &so, &b->store, why, why_len);
     if (rc)
         goto fail;
+    rc = swb_peer_init(b);
+    if (rc) {
+        snprintf(why, why_len, "peers: %s", swb_strerror(rc));
+        goto fail;
+    }
     rc = recover(b);
     if (rc) {
         snprintf(why, why_len, "recovery failed: %s", swb_strerror(rc));
@@ -598,6 +615,7 @@ swb_broker_new(const swb_config_t *cfg, swb_broker_t **out, char *why,
     rc = swb_secure_open(b, why, why_len);
     if (rc)
         goto fail;
+    swb_secure_check_modes(b);
     uint64_t max_msg = cfg->max_payload + 65536;
     rc = SWB_EINVAL;
     b->clients = bind_router(b, cfg->clients_ep, max_msg, why, why_len);
@@ -606,6 +624,10 @@ swb_broker_new(const swb_config_t *cfg, swb_broker_t **out, char *why,
     b->workers = bind_router(b, cfg->workers_ep, max_msg, why, why_len);
     if (!b->workers)
         goto fail;
+    rc = swb_peer_open(b, why, why_len);
+    if (rc)
+        goto fail;
+    rc = SWB_EINVAL;
     if (strcmp(cfg->http, "off") != 0) {
         rc = swb_http_new(b, cfg->http, &b->http, why, why_len);
         if (rc)
@@ -621,19 +643,25 @@ fail:
 swb_err_t
 swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop)
 {
-    /* the HTTP server's epoll set is a plain fd beside the sockets */
-    zmq_pollitem_t items[4] = {
-        {zsock_resolve(b->clients), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve(b->workers), 0, ZMQ_POLLIN, 0},
-        {NULL, b->http ? swb_http_fd(b->http) : -1, ZMQ_POLLIN, 0},
-        {b->zap ? swb_zap_socket(b->zap) : NULL, -1, ZMQ_POLLIN, 0},
-    };
-    int nitems = b->http ? 3 : 2;
-    if (b->zap) { /* the ZAP socket is polled too (slot 3) */
-        if (!b->http)
-            items[2] = items[3];
-        nitems++;
-    }
+    /* the sockets, the HTTP server's epoll set (a plain fd), the ZAP
+     * handler's socket, the peer sockets */
+    size_t max_items = 4 + (b->fed ? b->fed->npeers + 1 : 0);
+    zmq_pollitem_t *items = calloc(max_items, sizeof *items);
+    if (!items)
+        return SWB_ENOMEM;
+    int nitems = 0;
+    items[nitems++] = (zmq_pollitem_t){zsock_resolve(b->clients), 0,
+                                       ZMQ_POLLIN, 0};
+    items[nitems++] = (zmq_pollitem_t){zsock_resolve(b->workers), 0,
+                                       ZMQ_POLLIN, 0};
+    if (b->http)
+        items[nitems++] = (zmq_pollitem_t){NULL, swb_http_fd(b->http),
+                                           ZMQ_POLLIN, 0};
+    if (b->zap)
+        items[nitems++] = (zmq_pollitem_t){swb_zap_socket(b->zap), -1,
+                                           ZMQ_POLLIN, 0};
+    nitems += (int)swb_peer_poll_items(b, items + nitems,
+                                       max_items - (size_t)nitems);
     uint64_t last_timers = 0, next_trim = 0;
     swb_log(SWB_LOG_INFO, "broker", "started", "region=%s clients=%s "
             "workers=%s http=%s data=%s security=%s", b->cfg->region,
@@ -643,6 +671,7 @@ swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop)
         int rc = zmq_poll(items, nitems, 50);
         if (rc < 0 && errno != EINTR) {
             swb_log(SWB_LOG_ERROR, "broker", "poll_failed", "errno=%d", errno);
+            free(items);
             return SWB_ESYS;
         }
         b->now = swb_mono_ms();
@@ -668,10 +697,15 @@ swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop)
                 more = true;
                 taken++;
             }
+            if (swb_peer_receive(b)) {
+                more = true;
+                taken++;
+            }
         }
         if (b->now - last_timers >= 10 || b->now < last_timers) {
             swb_worker_api_timers(b);
             swb_dispatch_timers(b);
+            swb_peer_timers(b);
             last_timers = b->now;
         }
         if (b->now >= next_trim) {
@@ -691,6 +725,7 @@ swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop)
     }
     swb_log(SWB_LOG_INFO, "broker", "stopping", "tasks_in_memory=%zu",
             zhashx_size(b->tasks));
+    free(items);
     return SWB_OK;
 }
 
@@ -715,6 +750,7 @@ swb_broker_destroy(swb_broker_t **bp)
         commit_pass(b);
     zsock_destroy(&b->clients);
     zsock_destroy(&b->workers);
+    swb_peer_close(b);
     swb_secure_close(b);
     zlistx_destroy(&b->outbox);
     zlistx_destroy(&b->waiters);

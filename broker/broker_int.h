@@ -23,6 +23,7 @@
 #include "heap.h"
 #include "held.h"
 #include "http.h"
+#include "peer.h"
 #include "retention.h"
 #include "router.h"
 #include "session.h"
@@ -34,7 +35,12 @@
 #include "zap.h"
 
 /* Which socket a frame goes out on. */
-typedef enum swb_side { SWB_SIDE_CLIENT = 0, SWB_SIDE_WORKER = 1 } swb_side_t;
+typedef enum swb_side {
+    SWB_SIDE_CLIENT = 0,
+    SWB_SIDE_WORKER = 1,
+    SWB_SIDE_PEER = 2, /* the peers ROUTER; rid = the origin's region     */
+    SWB_SIDE_LINK = 3  /* our DEALER to a peer; rid = the peer's region   */
+} swb_side_t;
 
 /* A reply waiting for the commit of its pass. */
 typedef struct swb_out {
@@ -61,6 +67,7 @@ struct swb_broker {
     zsock_t *clients;
     zsock_t *workers;
     swb_http_t *http;    /* the HTTP port, NULL with --http off         */
+    swb_fed_t *fed;      /* links to peer regions, NULL without --peer  */
 
     zhashx_t *tasks;     /* id (uint64_t *) -> swb_btask_t, owned        */
     swb_router_t *router; /* tasks ready to offer, agents, matching      */
@@ -99,6 +106,9 @@ struct swb_broker {
     /* security (secure.c): NULL auth = no keys configured */
     swb_auth_t *auth;    /* the authorized keys                          */
     swb_zap_t *zap;      /* the ZAP handler, polled by the loop          */
+    swb_zap_decide_fn zap_decide; /* NULL: the key table (the only value
+                               the broker uses); tests/test_failclosed.c
+                               sets a broken one before swb_secure_open */
     char curve_public[SWB_Z85_KEY_LEN + 1]; /* the broker's key pair    */
     char curve_secret[SWB_Z85_KEY_LEN + 1];
     const swb_ident_t *who; /* sender of the message being handled, NULL
@@ -133,6 +143,10 @@ swb_err_t swb_broker_load(swb_broker_t *b, uint64_t id, swb_task_t *rec,
  * SWB_ESYS; why says which. */
 swb_err_t swb_secure_open(swb_broker_t *b, char *why, size_t why_len);
 void swb_secure_close(swb_broker_t *b);
+/* After the store and swb_secure_open: one WARNING per secret file that
+ * group or others may read or write (data.mdb, lock.mdb, the broker's
+ * secret certificate, the --keys folder; fileperm.h). Never fails. */
+void swb_secure_check_modes(const swb_broker_t *b);
 /* Makes a ROUTER a CURVE server when keys are configured (before bind). */
 void swb_secure_socket(swb_broker_t *b, zsock_t *sock);
 /* Sets b->who from the message's User-Id; false (after an ERROR reply
@@ -147,6 +161,94 @@ void swb_broker_refuse(swb_broker_t *b, swb_side_t side, const uint8_t *rid,
                        size_t rid_len, uint64_t req, uint64_t id,
                        const char *action, const char *fmt, ...)
     __attribute__((format(printf, 8, 9)));
+
+/* The peers endpoint: an origin's message must come from a peer key
+ * bound to its region (always true without keys). */
+bool swb_secure_check_peer(swb_broker_t *b, const char *region,
+                           const char *user_id, const swb_msg_t *m);
+/* Makes a link to peer region `name` a CURVE client when keys are
+ * configured: our key pair, and the server key of that region's broker
+ * certificate in the keys folder. Errors: SWB_EINVAL (no certificate for
+ * that region; why says so). */
+swb_err_t swb_secure_link(swb_broker_t *b, zsock_t *link, const char *name,
+                          char *why, size_t why_len);
+
+/* ---- peer.c (see peer.h) ---- */
+/* The peer structs from --peer (no sockets yet), before recovery. */
+swb_err_t swb_peer_init(swb_broker_t *b);
+/* Binds the peers endpoint and connects the links (after security). */
+swb_err_t swb_peer_open(swb_broker_t *b, char *why, size_t why_len);
+void swb_peer_close(swb_broker_t *b);
+/* Fills poll items for the peer sockets; returns how many. */
+size_t swb_peer_poll_items(swb_broker_t *b, zmq_pollitem_t *items, size_t max);
+/* Takes at most one message from each peer socket; true if any. */
+bool swb_peer_receive(swb_broker_t *b);
+/* Hellos, adverts, peers going down, then handoff and overflow timers. */
+void swb_peer_timers(swb_broker_t *b);
+/* The peer named (name, len), or NULL. */
+swb_peer_t *swb_peer_find(swb_broker_t *b, const char *name, size_t len);
+/* Queues m to peer p: to_origin = at our ROUTER (p is an origin of ours),
+ * else on our link to it. */
+void swb_peer_send(swb_broker_t *b, swb_peer_t *p, bool to_origin,
+                   const swb_msg_t *m);
+/* Sends an outbox frame of side PEER or LINK (broker.c, after commit). */
+void swb_peer_send_now(swb_broker_t *b, swb_side_t side, const uint8_t *rid,
+                       size_t rid_len, const void *body, size_t len);
+/* Predicted wait (ms) of one more task for agents/ready/waiting. */
+uint64_t swb_peer_predict(const swb_broker_t *b, uint64_t agents,
+                          uint64_t ready, uint64_t waiting);
+/* Agents came, went or changed state: advertise soon. */
+void swb_peer_agents_changed(swb_broker_t *b);
+/* A task was handled in ms (for predictions). */
+void swb_peer_handled(swb_broker_t *b, uint64_t ms);
+
+/* ---- handoff.c ---- */
+/* Origin: hands t (waiting here) to p. */
+void swb_handoff_forward(swb_broker_t *b, swb_btask_t *t, swb_peer_t *p);
+void swb_handoff_on_forwarded(swb_broker_t *b, swb_peer_t *p,
+                              const swb_m_hand_t *h);
+void swb_handoff_on_refused(swb_broker_t *b, swb_peer_t *p,
+                            const swb_m_error_t *e);
+void swb_handoff_on_start(swb_broker_t *b, swb_peer_t *p,
+                          const swb_m_hand_t *h);
+void swb_handoff_on_result(swb_broker_t *b, swb_peer_t *p, swb_m_task_t *r);
+void swb_handoff_on_reclaimed(swb_broker_t *b, swb_peer_t *p,
+                              const swb_m_hand_t *h);
+/* A client cancels t at the origin: true when the caller cancels it here
+ * now (not forwarded, or never started there: the peer will drop it);
+ * false when the peer runs it and was asked to cancel (the result comes
+ * back). */
+bool swb_handoff_cancel(swb_broker_t *b, swb_btask_t *t);
+/* Peer: messages from origin o. */
+void swb_handoff_on_forward(swb_broker_t *b, swb_peer_t *o,
+                            swb_m_forward_t *f);
+void swb_handoff_on_go(swb_broker_t *b, swb_peer_t *o, const swb_m_hand_t *h);
+void swb_handoff_on_result_ack(swb_broker_t *b, swb_peer_t *o,
+                               const swb_m_hand_t *h);
+void swb_handoff_on_peer_cancel(swb_broker_t *b, swb_peer_t *o,
+                                const swb_m_hand_t *h);
+/* The origin took oid back: drop our copy (never started) and confirm. */
+void swb_handoff_drop(swb_broker_t *b, swb_peer_t *o, uint64_t oid);
+/* Peer: false when t may not be offered yet (its origin has not said GO:
+ * it leaves the router and START is sent). */
+bool swb_handoff_may_offer(swb_broker_t *b, swb_btask_t *t);
+/* t became final (swb_broker_set_state): a peer keeps its result to
+ * report to the origin. */
+void swb_handoff_finished(swb_broker_t *b, swb_btask_t *t);
+/* Takes t out of any hand-off list (it leaves memory). */
+void swb_handoff_unlink(swb_btask_t *t);
+void swb_handoff_timers(swb_broker_t *b);
+/* Recovery: true when t (forwarded from here) is in a peer's hands and
+ * must not be placed; links held tasks to their origin's list. */
+bool swb_handoff_recover(swb_broker_t *b, swb_btask_t *t);
+/* Reads the reclaims and reports to send from the store. */
+swb_err_t swb_handoff_load(swb_broker_t *b);
+/* Forgets the borrowed task lists (before memory is reloaded). */
+void swb_handoff_reset(swb_broker_t *b);
+
+/* ---- overflow.c ---- */
+/* Hands waiting tasks to peers by the rules of overflow.c. */
+void swb_overflow_run(swb_broker_t *b);
 
 /* ---- client_api.c ---- */
 void swb_client_api_handle(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
@@ -182,6 +284,9 @@ void swb_dispatch_timers(swb_broker_t *b);
 void swb_dispatch_forget(swb_broker_t *b, swb_btask_t *t);
 /* Watches a task's deadline or caller's patience. */
 void swb_dispatch_watch(swb_broker_t *b, swb_btask_t *t);
+/* Cancels a task that is not final: its holder is told (REVOKE), it
+ * leaves every queue and ends canceled with reason. */
+void swb_dispatch_cancel(swb_broker_t *b, swb_btask_t *t, const char *reason);
 /* Takes a task away from its holder (lease lost, canceled, ...). */
 void swb_dispatch_unlease(swb_broker_t *b, swb_btask_t *t);
 /* After a lost or failed attempt: failed with backoff, or dead after its

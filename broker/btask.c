@@ -55,7 +55,8 @@ swb_btask_from_record(swb_task_t *rec)
 {
     int st = swb_state_parse(rec->state);
     int ch = rec->spec ? swb_channel_parse(rec->spec->channel) : -1;
-    if (st < 0 || ch < 0)
+    int hand = swb_hand_parse(rec->hand);
+    if (st < 0 || ch < 0 || hand < 0)
         return NULL;
     swb_btask_t *t = calloc(1, sizeof *t);
     if (!t)
@@ -64,8 +65,17 @@ swb_btask_from_record(swb_task_t *rec)
     memset(rec, 0, sizeof *rec);
     t->state = st;
     t->channel = ch;
+    t->hand = hand;
+    t->foreign = hand == SWB_HAND_HELD || hand == SWB_HAND_GO;
     swb_btask_init_links(t);
     return t;
+}
+
+void
+swb_btask_set_hand(swb_btask_t *t, int hand)
+{
+    t->hand = hand;
+    swb_btask_set_str(&t->rec.hand, swb_hand_name(hand));
 }
 
 void

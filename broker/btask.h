@@ -36,6 +36,13 @@ typedef struct swb_btask {
     uint64_t due_at;      /* unix ms of its next deadline / abandon     */
     swb_strs_t refused;   /* agents who rejected or missed its offer    */
     swb_bytes_t result;   /* result, kept until the task leaves memory  */
+    /* regions (handoff.c) */
+    bool foreign;         /* handed over by another region (rec.region) */
+    int hand;             /* swb_hand_t of rec.hand                     */
+    void *flist;          /* the hand-off list it is in (a zlistx_t)    */
+    void *fhandle;        /* its handle there                            */
+    uint64_t hand_sent;   /* monotonic ms its last hand-off message went */
+    uint64_t no_forward_until; /* monotonic ms: a peer refused it        */
 } swb_btask_t;
 
 /* A new queued task with id, taking ownership of *spec (set to NULL).
@@ -62,6 +69,9 @@ void swb_btask_destroy(swb_btask_t **t);
 
 /* Sets state (record and field) and the updated time. */
 void swb_btask_set_state(swb_btask_t *t, int state, uint64_t now_wall);
+
+/* Sets the hand-off phase (field and record). */
+void swb_btask_set_hand(swb_btask_t *t, int hand);
 
 /* Replaces a string field of the record (reason, agent, site) with a copy
  * of val (NULL clears). SWB_ENOMEM on failure. */

@@ -320,19 +320,13 @@ on_cancel(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
               "task %llu is already %s", (unsigned long long)id, t->rec.state);
         return;
     }
-    if (t->holder) {
-        swb_msg_t r = {.type = SWB_MSG_REVOKE};
-        r.u.lease.id = id;
-        r.u.lease.lease = t->rec.lease;
-        swb_broker_send(b, SWB_SIDE_WORKER, t->holder->rid, t->holder->rid_len,
-                        &r, 0);
+    if (!swb_handoff_cancel(b, t)) {
+        /* it runs in another region: asked to cancel there; the final
+         * state comes back with its result */
+        reply_task(b, rid, rid_len, req, &t->rec, NULL);
+        return;
     }
-    swb_dispatch_unlease(b, t);
-    swb_dispatch_forget(b, t);
-    swb_btask_set_str(&t->rec.reason, "canceled by client");
-    swb_broker_set_state(b, t, SWB_ST_CANCELED);
-    swb_log(SWB_LOG_INFO, "broker", "canceled", "task=%llu",
-            (unsigned long long)id);
+    swb_dispatch_cancel(b, t, "canceled by client");
     reply_task(b, rid, rid_len, req, &t->rec, NULL);
 }
 

@@ -13,6 +13,7 @@
  */
 #include "config_int.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -80,7 +81,13 @@ const swb_option_t swb_cfg_options[] = {
     OS("clients", clients_ep, "EP", "endpoint for clients (ZeroMQ)"),
     OS("workers", workers_ep, "EP", "endpoint for workers (ZeroMQ)"),
     OS("peers", peers_ep, "EP", "endpoint for peer regions (ZeroMQ)"),
-    OR("peer", set_peer, "NAME=EP", "a peer region (repeatable)"),
+    OR("peer", set_peer, "NAME=EP",
+       "a peer region and its peers endpoint (repeatable); the peers "
+       "endpoint is bound only when there is one"),
+    ON("peer-down-ms", peer_down_ms, 500, 600000, "MS",
+       "a peer region silent this long is down"),
+    ON("reclaim-ms", reclaim_ms, 0, 86400000, "MS",
+       "tasks a down peer took but never started come back after this"),
     OS("http", http, "HOST:PORT|off", "metrics, API and wallboard port"),
     OR("site", set_site, "ID[,country=CC,tz=Area/City,hours=HH:MM-HH:MM]",
        "a site (repeatable; or a [site ID] section)"),
@@ -282,6 +289,23 @@ set_peer(swb_config_t *cfg, const char *name, const char *val, char *why,
         snprintf(why, why_len, "not NAME=ENDPOINT");
         return SWB_EINVAL;
     }
+    size_t n = (size_t)(eq - val);
+    if (n > 64) {
+        snprintf(why, why_len, "peer name is longer than 64 characters");
+        return SWB_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)val[i]) && !strchr("-_.", val[i])) {
+            snprintf(why, why_len, "peer name may hold letters, digits and "
+                     "- _ . only");
+            return SWB_EINVAL;
+        }
+    for (size_t i = 0; i < cfg->peers.n; i++)
+        if (strncmp(cfg->peers.v[i], val, n + 1) == 0) {
+            snprintf(why, why_len, "peer \"%.*s\" is named twice", (int)n,
+                     val);
+            return SWB_EINVAL;
+        }
     return swb_strs_add(&cfg->peers, val);
 }
 
@@ -540,6 +564,8 @@ swb_cfg_defaults(swb_config_t *cfg)
     cfg->missed_max = 2;
     cfg->wrapup_ms = 0;
     cfg->starve_ms = 120000;
+    cfg->peer_down_ms = 3000;
+    cfg->reclaim_ms = 10000;
 }
 
 /* Where the setting `name` (value v) came from: as the place of a
@@ -597,6 +623,13 @@ check_rules(swb_config_t *cfg, const swb_cfg_origin_t *org,
                             org->file ? org->file : "",
                             org->file ? ": " : "", s->id);
     }
+    size_t rlen = strlen(cfg->region);
+    for (size_t i = 0; i < cfg->peers.n; i++)
+        if (strncmp(cfg->peers.v[i], cfg->region, rlen) == 0 &&
+            cfg->peers.v[i][rlen] == '=')
+            swb_cfg_problem(r, "peer \"%s\": a region cannot peer with "
+                            "itself (region = %s)", cfg->peers.v[i],
+                            cfg->region);
     if (cfg->retry_max_ms < cfg->retry_base_ms)
         swb_cfg_problem(r, "%s: must be >= retry-base-ms (%s)",
                         origin_text(org, "retry-max-ms", cfg->retry_max_ms,

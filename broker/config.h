@@ -69,6 +69,9 @@ typedef struct swb_config {
     uint64_t wrapup_ms;     /* --wrapup-ms 0: after-call work           */
     uint64_t starve_ms;     /* --starve-ms 120000: waited this long,
                                a task goes before newer work           */
+    uint64_t peer_down_ms;  /* --peer-down-ms 3000: a silent peer is down */
+    uint64_t reclaim_ms;    /* --reclaim-ms 10000: a down peer's unstarted
+                               tasks come back after this              */
     uint64_t heartbeat_ms;  /* --heartbeat-ms 1000                  */
     uint64_t lease_ms;      /* --lease-ms 10000                     */
     uint64_t max_payload;   /* --max-payload 1048576 bytes          */

@@ -227,6 +227,8 @@ swb_dispatch_finished_by(swb_broker_t *b, swb_session_t *s, int channel)
 static void
 offer(swb_broker_t *b, swb_session_t *s, swb_btask_t *t)
 {
+    if (!swb_handoff_may_offer(b, t))
+        return; /* another region's task: its origin says GO first */
     swb_router_remove_task(b->router, t);
     t->rec.attempt++;
     t->rec.lease = b->next_lease++;
@@ -277,6 +279,19 @@ revoke_offer(swb_broker_t *b, const swb_btask_t *t)
     r.u.lease.lease = t->rec.lease;
     swb_broker_send(b, SWB_SIDE_WORKER, t->holder->rid, t->holder->rid_len, &r,
                     0);
+}
+
+void
+swb_dispatch_cancel(swb_broker_t *b, swb_btask_t *t, const char *reason)
+{
+    if (t->holder)
+        revoke_offer(b, t);
+    swb_dispatch_unlease(b, t);
+    swb_dispatch_forget(b, t);
+    swb_btask_set_str(&t->rec.reason, reason);
+    swb_broker_set_state(b, t, SWB_ST_CANCELED);
+    swb_log(SWB_LOG_INFO, "broker", "canceled", "task=%llu reason=\"%s\"",
+            (unsigned long long)t->rec.id, reason);
 }
 
 static void

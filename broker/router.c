@@ -178,7 +178,8 @@ swb_router_destroy(swb_router_t **rp)
 swb_err_t
 swb_router_add_task(swb_router_t *r, swb_btask_t *t)
 {
-    if (!t->tclass && !(t->tclass = swb_router_tclass_get(r, t->rec.spec)))
+    if (!t->tclass &&
+        !(t->tclass = swb_router_tclass_get(r, t->rec.spec, t->foreign)))
         return SWB_ENOMEM;
     swb_tclass_t *tc = t->tclass;
     uint64_t pk[SWB_RK_PRIO], ak[SWB_RK_AGE];
@@ -233,7 +234,20 @@ swb_router_add_agent(swb_router_t *r, swb_session_t *s)
 {
     s->agent_hash = name_hash(s->profile.agent);
     s->aclass = swb_router_aclass_get(r, &s->profile);
-    return s->aclass ? SWB_OK : SWB_ENOMEM;
+    if (!s->aclass)
+        return SWB_ENOMEM;
+    s->aclass->members++;
+    return SWB_OK;
+}
+
+/* True when s sits in at least one idle list. */
+static bool
+in_idle(const swb_session_t *s)
+{
+    for (int ch = 0; ch < SWB_CH_COUNT; ch++)
+        if (s->idle_h[ch])
+            return true;
+    return false;
 }
 
 void
@@ -243,9 +257,12 @@ swb_router_remove_agent(swb_router_t *r, swb_session_t *s)
     swb_aclass_t *a = s->aclass;
     if (!a)
         return;
+    if (in_idle(s))
+        a->ready--;
     for (int ch = 0; ch < SWB_CH_COUNT; ch++)
         if (s->idle_h[ch])
             idle_leave(a, s, ch);
+    a->members--;
     s->aclass = NULL;
 }
 
@@ -258,6 +275,7 @@ swb_router_agent_changed(swb_router_t *r, swb_session_t *s, uint64_t now_wall)
     if (!a)
         return;
     int l = zlistx_size(s->held) ? SWB_IDLE_BUSY : SWB_IDLE_FREE;
+    bool was = in_idle(s);
     for (int ch = 0; ch < SWB_CH_COUNT; ch++) {
         if (!(a->chans >> ch & 1))
             continue;
@@ -270,6 +288,9 @@ swb_router_agent_changed(swb_router_t *r, swb_session_t *s, uint64_t now_wall)
         else if (should && a->head[ch][l] == s)
             idle_refresh(a, ch, l); /* its idle_since may have moved */
     }
+    bool is = in_idle(s);
+    if (is != was)
+        is ? a->ready++ : a->ready--;
 }
 
 /* The first agent in the list from s on who did not refuse t, or NULL;
@@ -498,4 +519,66 @@ size_t
 swb_router_waiting(const swb_router_t *r)
 {
     return r->waiting;
+}
+
+/* ---- views for the regions (overflow.c, peer.c) ---- */
+
+/* Agents and ready agents of the classes linked to tc at open sites. */
+static void
+tclass_capacity(const swb_tclass_t *tc, size_t *agents, size_t *ready)
+{
+    *agents = *ready = 0;
+    for (size_t i = 0; i < tc->nla; i++) {
+        const swb_aclass_t *a = tc->la[i];
+        if (!a->site_open)
+            continue;
+        *agents += a->members;
+        *ready += a->ready;
+    }
+}
+
+void
+swb_router_each_queue(swb_router_t *r, swb_router_queue_fn fn, void *arg,
+                      size_t max_per_class)
+{
+    for (size_t i = 0; i < r->tv.n; i++) {
+        swb_tclass_t *tc = r->tv.v[i];
+        if (tc->foreign)
+            continue;
+        for (size_t k = 0; k < max_per_class && tc->prio.n; k++) {
+            swb_router_queue_t q = {&tc->req, tc->prio.n,
+                                    swb_kheap_top(&tc->prio),
+                                    swb_kheap_top(&tc->age), 0, 0};
+            tclass_capacity(tc, &q.agents, &q.ready);
+            if (!fn(&q, arg))
+                break;
+        }
+    }
+}
+
+void
+swb_router_each_team(swb_router_t *r, swb_router_team_fn fn, void *arg)
+{
+    for (size_t i = 0; i < r->av.n; i++) {
+        const swb_aclass_t *a = r->av.v[i];
+        if (!a->members)
+            continue;
+        swb_router_team_t t = {&a->prof, a->site, a->site_open, a->members,
+                               a->ready, 0};
+        for (size_t j = 0; j < a->nlt; j++)
+            t.waiting += a->lt[j]->prio.n;
+        fn(&t, arg);
+    }
+}
+
+bool
+swb_router_can_serve(swb_router_t *r, const swb_task_spec_t *spec,
+                     bool foreign)
+{
+    swb_tclass_t *tc = swb_router_tclass_get(r, spec, foreign);
+    size_t agents, ready;
+    if (!tc)
+        return false;
+    tclass_capacity(tc, &agents, &ready);
+    return agents > 0;
 }

@@ -89,6 +89,48 @@ bool swb_router_eligible(const swb_config_t *cfg, const swb_m_hello_t *a,
                          const swb_site_def_t *site,
                          const swb_task_spec_t *t);
 
+/* The same with the region named (a peer's agents, seen from here: a
+ * sponsor's regions list must hold that region). */
+bool swb_router_eligible_in(const swb_config_t *cfg, const char *region,
+                            const swb_m_hello_t *a, const swb_site_def_t *site,
+                            const swb_task_spec_t *t);
+
+/* ---- views for the regions (overflow.c, peer.c) ---- */
+
+/* A requirement class with waiting work, as overflow.c weighs it. */
+typedef struct swb_router_queue {
+    const swb_task_spec_t *req; /* the class's requirements           */
+    size_t waiting;             /* tasks waiting in it                */
+    swb_btask_t *top;           /* the first in order of work          */
+    swb_btask_t *oldest;        /* the longest waiting                 */
+    size_t agents;              /* eligible agents at open sites here  */
+    size_t ready;               /* of them ready with room now         */
+} swb_router_queue_t;
+/* Returns true after taking q->top or q->oldest out of the router (to
+ * be offered the class again), false to go to the next class. */
+typedef bool (*swb_router_queue_fn)(const swb_router_queue_t *q, void *arg);
+/* Offers fn each class of this region's own work (never tasks another
+ * region handed over) with waiting tasks, at most max_per_class times in
+ * a row. Walks classes, not tasks. */
+void swb_router_each_queue(swb_router_t *r, swb_router_queue_fn fn, void *arg,
+                           size_t max_per_class);
+
+/* A capability class with connected agents, as peer.c advertises it. */
+typedef struct swb_router_team {
+    const swb_m_hello_t *prof;  /* the profile (agent name meaningless) */
+    const swb_site_def_t *site; /* may be NULL                         */
+    bool open;
+    size_t agents, ready;
+    size_t waiting;             /* tasks waiting in linked classes      */
+} swb_router_team_t;
+typedef void (*swb_router_team_fn)(const swb_router_team_t *t, void *arg);
+void swb_router_each_team(swb_router_t *r, swb_router_team_fn fn, void *arg);
+
+/* True when an agent here could take tasks like spec (eligible, at an
+ * open site, connected), whatever its state now. */
+bool swb_router_can_serve(swb_router_t *r, const swb_task_spec_t *spec,
+                          bool foreign);
+
 /* Counts for metrics and the bench. */
 size_t swb_router_tclasses(const swb_router_t *r);
 size_t swb_router_aclasses(const swb_router_t *r);

@@ -225,6 +225,14 @@ bool
 swb_router_eligible(const swb_config_t *cfg, const swb_m_hello_t *a,
                     const swb_site_def_t *site, const swb_task_spec_t *t)
 {
+    return swb_router_eligible_in(cfg, cfg->region, a, site, t);
+}
+
+bool
+swb_router_eligible_in(const swb_config_t *cfg, const char *region,
+                       const swb_m_hello_t *a, const swb_site_def_t *site,
+                       const swb_task_spec_t *t)
+{
     int ch = swb_channel_parse(t->channel);
     if (ch < 0 || !swb_strs_has(&a->channels, t->channel))
         return false;
@@ -244,7 +252,7 @@ swb_router_eligible(const swb_config_t *cfg, const swb_m_hello_t *a,
         return false;
     if (sp && sp->countries.n && !swb_strs_has(&sp->countries, country))
         return false;
-    if (sp && sp->regions.n && !swb_strs_has(&sp->regions, cfg->region))
+    if (sp && sp->regions.n && !swb_strs_has(&sp->regions, region))
         return false;
     return true;
 }
@@ -346,11 +354,14 @@ kb_take(keybuf_t *k)
 }
 
 swb_tclass_t *
-swb_router_tclass_get(swb_router_t *r, const swb_task_spec_t *spec)
+swb_router_tclass_get(swb_router_t *r, const swb_task_spec_t *spec,
+                      bool foreign)
 {
     keybuf_t k;
     kb_init(&k);
     tclass_key(&k, r->cfg, spec);
+    if (foreign)
+        kb_put(&k, "|F", 2);
     swb_tclass_t *t = k.oom ? NULL : zhashx_lookup(r->tmap, k.s);
     if (t || k.oom) {
         kb_fini(&k);
@@ -366,6 +377,7 @@ swb_router_tclass_get(swb_router_t *r, const swb_task_spec_t *spec)
     t->voice = swb_channel_is_voice(t->channel);
     t->inbound = t->channel == SWB_CH_VOICE_INBOUND;
     t->best_skilled = task_best_skilled(r->cfg, spec);
+    t->foreign = foreign;
     t->sum.channel = (int8_t)t->channel;
     t->sum.inbound = t->inbound;
     swb_kheap_init(&t->prio, SWB_RK_PRIO, pos_prio);

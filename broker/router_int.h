@@ -49,6 +49,8 @@ typedef struct swb_tclass {
     char *key;
     int channel;
     bool voice, inbound, best_skilled;
+    bool foreign;         /* tasks handed over by another region: never
+                             handed on (a class of their own)          */
     swb_task_spec_t req;  /* requirements (a copy without payload/key) */
     swb_kheap_t prio;     /* priority, deadline, age                   */
     swb_kheap_t age;      /* age only: the starvation guard            */
@@ -76,6 +78,8 @@ typedef struct swb_aclass {
     /* ready sessions with room, per channel: the FREE and BUSY lists,
      * linked through the sessions' idle_link[ch], in joining order */
     swb_session_t *head[SWB_CH_COUNT][2], *tail[SWB_CH_COUNT][2];
+    size_t members;      /* sessions of the class                  */
+    size_t ready;        /* of them in at least one idle list      */
     char *key;
     swb_m_hello_t prof; /* the profile (a copy without holding)       */
     const swb_site_def_t *site;
@@ -99,7 +103,7 @@ struct swb_router {
  * eligible aclass. NULL when out of memory (nothing changed). Owned by
  * the router. */
 swb_tclass_t *swb_router_tclass_get(swb_router_t *r,
-                                    const swb_task_spec_t *spec);
+                                    const swb_task_spec_t *spec, bool foreign);
 /* The aclass of agents like prof, found or made and linked. NULL when out
  * of memory (nothing changed). Owned by the router. */
 swb_aclass_t *swb_router_aclass_get(swb_router_t *r,

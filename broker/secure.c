@@ -6,6 +6,8 @@
  *     (auth.c), the ZAP handler (zap.c) and the proof that an unknown key
  *     is refused (else the broker does not start); without keys, plain
  *     text only on loopback endpoints unless --insecure;
+ *   - after that, a warning for each secret file (LMDB files, own secret
+ *     certificate, --keys folder) that group or others may touch;
  *   - on every received message: the sender's authenticated key (the
  *     User-Id property) must still be in the table and its role may send
  *     this command at this endpoint; else an ERROR "refused" reply and a
@@ -23,6 +25,7 @@
 #include <sys/stat.h>
 #include <zmq.h>
 
+#include "fileperm.h"
 #include "swb_log.h"
 
 /* Is a plain-text endpoint on this machine only? */
@@ -46,7 +49,18 @@ loopback_endpoint(const char *ep)
            strncmp(host, "localhost:", 10) == 0;
 }
 
-/* The broker's key pair from --cert; warns when others may read it. */
+/* The file that holds the broker's secret key: PATH_secret when it
+ * exists (zcert_load reads the secret key from there), else PATH. */
+static void
+own_secret_file(const swb_config_t *cfg, char *buf, size_t n)
+{
+    struct stat st;
+    snprintf(buf, n, "%s_secret", cfg->cert_file);
+    if (stat(buf, &st) != 0)
+        snprintf(buf, n, "%s", cfg->cert_file);
+}
+
+/* The broker's key pair from --cert. */
 static swb_err_t
 load_own_cert(swb_broker_t *b, char *why, size_t why_len)
 {
@@ -70,14 +84,6 @@ load_own_cert(swb_broker_t *b, char *why, size_t why_len)
                  b->cfg->cert_file);
         return SWB_EINVAL;
     }
-    char secret[4200];
-    struct stat st;
-    snprintf(secret, sizeof secret, "%s_secret", b->cfg->cert_file);
-    const char *file = stat(secret, &st) == 0 ? secret : b->cfg->cert_file;
-    if (stat(file, &st) == 0 && (st.st_mode & 077))
-        swb_log(SWB_LOG_WARN, "auth", "secret_readable", "file=\"%s\" "
-                "mode=%04o why=\"others may read the broker's secret key; "
-                "chmod 600 it\"", file, (unsigned)(st.st_mode & 07777));
     return SWB_OK;
 }
 
@@ -86,15 +92,20 @@ swb_secure_open(swb_broker_t *b, char *why, size_t why_len)
 {
     const swb_config_t *cfg = b->cfg;
     if (!cfg->keys_dir) {
-        const char *eps[] = {cfg->clients_ep, cfg->workers_ep};
-        for (size_t i = 0; i < 2; i++)
-            if (!loopback_endpoint(eps[i]) && !cfg->insecure) {
+        /* the peers endpoint and the links count only with peers */
+        for (size_t i = 0; i < 3 + cfg->peers.n; i++) {
+            const char *ep = i == 0   ? cfg->clients_ep
+                             : i == 1 ? cfg->workers_ep
+                             : i == 2 ? (cfg->peers.n ? cfg->peers_ep : NULL)
+                                      : strchr(cfg->peers.v[i - 3], '=') + 1;
+            if (ep && !loopback_endpoint(ep) && !cfg->insecure) {
                 snprintf(why, why_len, "%s is not a loopback endpoint and no "
                          "keys are configured: plain text there would let "
                          "anyone in; give --keys DIR and --cert FILE "
-                         "(CurveZMQ), or --insecure to allow it", eps[i]);
+                         "(CurveZMQ), or --insecure to allow it", ep);
                 return SWB_EINVAL;
             }
+        }
         if (cfg->insecure)
             swb_log(SWB_LOG_WARN, "auth", "insecure", "clients=%s workers=%s "
                     "why=\"plain text allowed off loopback\"",
@@ -106,10 +117,30 @@ swb_secure_open(swb_broker_t *b, char *why, size_t why_len)
         rc = swb_auth_new(cfg->keys_dir, &b->auth, why, why_len);
     if (!rc)
         rc = swb_zap_new(b->auth, &b->zap, why, why_len);
+    if (!rc && b->zap_decide)
+        swb_zap_set_decide(b->zap, b->zap_decide);
     if (!rc)
         rc = swb_zap_selftest(b->zap, b->curve_public, b->curve_secret, why,
                               why_len);
     return rc;
+}
+
+void
+swb_secure_check_modes(const swb_broker_t *b)
+{
+    const swb_config_t *cfg = b->cfg;
+    char path[4200];
+    /* LMDB's own names in the folder store.c opens (not MDB_NOSUBDIR) */
+    const char *lmdb[] = {"data.mdb", "lock.mdb"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", cfg->data_dir, lmdb[i]);
+        swb_fileperm_warn(path);
+    }
+    if (!b->auth)
+        return;
+    own_secret_file(cfg, path, sizeof path);
+    swb_fileperm_warn(path);
+    swb_fileperm_warn(cfg->keys_dir);
 }
 
 void
@@ -124,6 +155,54 @@ swb_secure_socket(swb_broker_t *b, zsock_t *sock)
 {
     if (b->auth)
         swb_zap_curve_server(sock, b->curve_public, b->curve_secret);
+}
+
+swb_err_t
+swb_secure_link(swb_broker_t *b, zsock_t *link, const char *name, char *why,
+                size_t why_len)
+{
+    if (!b->auth)
+        return SWB_OK;
+    const swb_ident_t *id = swb_auth_find(b->auth, SWB_ROLE_PEER, name);
+    if (!id) {
+        snprintf(why, why_len, "--peer %s: the keys folder %s holds no "
+                 "certificate of role peer for region %s (that region's "
+                 "broker certificate, made with switchboard keygen --role "
+                 "peer --region %s)", name, b->cfg->keys_dir, name, name);
+        return SWB_EINVAL;
+    }
+    zsock_set_curve_serverkey(link, id->key);
+    zsock_set_curve_publickey(link, b->curve_public);
+    zsock_set_curve_secretkey(link, b->curve_secret);
+    return SWB_OK;
+}
+
+bool
+swb_secure_check_peer(swb_broker_t *b, const char *region,
+                      const char *user_id, const swb_msg_t *m)
+{
+    if (!b->auth)
+        return true;
+    const swb_ident_t *id = swb_auth_lookup(b->auth, user_id);
+    b->who = NULL;
+    snprintf(b->who_key, sizeof b->who_key, "%s", user_id ? user_id : "");
+    if (id) {
+        b->who_buf = *id;
+        b->who = &b->who_buf;
+    }
+    const char *why = !id                         ? "the key is not (or no "
+                                                    "longer) authorized"
+                      : id->role != SWB_ROLE_PEER ? "only peer keys talk at "
+                                                    "the peers endpoint"
+                      : strcmp(id->binding, region) != 0
+                          ? "the key is bound to another region"
+                          : NULL;
+    if (why)
+        swb_broker_refuse(b, SWB_SIDE_PEER, (const uint8_t *)region,
+                          strlen(region), 0, 0, swb_msg_name(m->type),
+                          "as region %s: %s", region, why);
+    b->who = NULL;
+    return why == NULL;
 }
 
 void

@@ -74,6 +74,7 @@ static const char *const store_db_names[SWB_DB_COUNT_] = {
     [SWB_DB_AGENTS] = "agents",
     [SWB_DB_EVENTS] = "events",
     [SWB_DB_STATS] = "stats",
+    [SWB_DB_HANDOFF] = "handoff",
 };
 
 static const char store_format_key[] = "format";

@@ -22,6 +22,12 @@
  *   agents   agent id -> agent record (state, reason, since, site)
  *   events   sequence (u64 BE) -> agent state change (time, agent, state)
  *   stats    scope key -> counters of a scope (stats.c)
+ *   handoff  hand-off bookkeeping between regions (handoff.c): at the
+ *            origin "R" region "\0" id -> "" (a task taken back from a
+ *            peer that must still be told), at the peer "F" origin "\0"
+ *            origin-id -> local id (u64 BE: a FORWARD seen before) and
+ *            "P" origin "\0" origin-id -> local id (a result the origin
+ *            has not acknowledged yet)
  *
  * Threading: one thread only (the broker loop). Not thread-safe.
  */
@@ -51,6 +57,7 @@ typedef enum swb_store_db {
     SWB_DB_AGENTS,
     SWB_DB_EVENTS,
     SWB_DB_STATS,
+    SWB_DB_HANDOFF,
     SWB_DB_COUNT_
 } swb_store_db_t;
 

@@ -27,12 +27,30 @@
 
 typedef struct swb_zap swb_zap_t;
 
+/*
+ * The decision on one CURVE handshake: NULL lets the key (Z85, 40
+ * characters) in, else a short reason it is refused ("unknown key").
+ * auth is the handler's key table. Every handler starts with
+ * swb_zap_decide_keys; only tests put another one in (swb_zap_set_decide)
+ * to prove that the self-test catches a handler that lets strangers in.
+ */
+typedef const char *(*swb_zap_decide_fn)(const swb_auth_t *auth,
+                                         const char *key);
+
+/* The real decision: in when the key is in the table (swb_auth_lookup),
+ * else "unknown key". */
+const char *swb_zap_decide_keys(const swb_auth_t *auth, const char *key);
+
 /* Binds the handler; auth is borrowed and must outlive it. Errors:
  * SWB_ESYS (another handler is bound already, or no socket; why says). */
 swb_err_t swb_zap_new(swb_auth_t *auth, swb_zap_t **out, char *why,
                       size_t why_len);
 /* Unbinds and frees; NULL-safe, clears *z. */
 void swb_zap_destroy(swb_zap_t **z);
+
+/* Replaces the decision (NULL restores swb_zap_decide_keys). For tests
+ * only: nothing in the broker calls it, no flag or setting reaches it. */
+void swb_zap_set_decide(swb_zap_t *z, swb_zap_decide_fn decide);
 
 /* The socket to poll (readable: requests wait). */
 void *swb_zap_socket(swb_zap_t *z);
@@ -48,7 +66,8 @@ void swb_zap_curve_server(zsock_t *sock, const char *public_txt,
  * Connects a client with a fresh, unknown key to a CURVE server set up
  * like the broker's endpoints (on a loopback port of its own) and checks
  * that the handler refused it and nothing got through. Returns SWB_OK
- * when it did; SWB_EREFUSED (why says what happened) otherwise: then the
+ * when it did; SWB_EREFUSED (why says what happened: "accepted an unknown
+ * key" when this handler's decision let it in) otherwise: then the
  * broker must not start. Takes up to about 3 s.
  */
 swb_err_t swb_zap_selftest(swb_zap_t *z, const char *public_txt,

@@ -19,6 +19,9 @@ static const char *const swb_state_names[SWB_ST_COUNT] = {
     "queued", "offered", "active",    "completed", "failed",
     "dead",   "canceled", "abandoned", "expired",  "forwarded"};
 
+static const char *const swb_hand_names[SWB_HAND_COUNT] = {
+    NULL, "sending", "placed", "started", "held", "go"};
+
 static const char *const swb_agent_state_names[SWB_AG_COUNT] = {
     "ready", "not-ready", "break", "wrap-up", "offline"};
 
@@ -89,6 +92,23 @@ swb_state_final(int st)
     return st == SWB_ST_COMPLETED || st == SWB_ST_DEAD ||
            st == SWB_ST_CANCELED || st == SWB_ST_ABANDONED ||
            st == SWB_ST_EXPIRED;
+}
+
+int
+swb_hand_parse(const char *name)
+{
+    if (!name || !*name)
+        return SWB_HAND_NONE;
+    for (int i = 1; i < SWB_HAND_COUNT; i++)
+        if (strcmp(name, swb_hand_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *
+swb_hand_name(int hand)
+{
+    return hand > 0 && hand < SWB_HAND_COUNT ? swb_hand_names[hand] : NULL;
 }
 
 int

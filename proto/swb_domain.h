@@ -63,6 +63,26 @@ const char *swb_state_name(int st);
 /* True for completed, dead, canceled, abandoned, expired. */
 bool swb_state_final(int st);
 
+/* Hand-off phases of a task between regions (swb_task_t.hand,
+ * broker/handoff.c). Origin side: sending (FORWARD out, no answer yet),
+ * placed (the peer committed it), started (the peer was told GO: it may
+ * run it, the origin no longer reclaims it). Peer side: held (taken, not
+ * to be started before the origin's GO), go (the origin said GO). */
+typedef enum swb_hand {
+    SWB_HAND_NONE = 0,
+    SWB_HAND_SENDING,
+    SWB_HAND_PLACED,
+    SWB_HAND_STARTED,
+    SWB_HAND_HELD,
+    SWB_HAND_GO,
+    SWB_HAND_COUNT
+} swb_hand_t;
+
+/* Phase by name (NULL or "" = none), or -1. */
+int swb_hand_parse(const char *name);
+/* The name, NULL for SWB_HAND_NONE or out of range. Static. */
+const char *swb_hand_name(int hand);
+
 /* Agent states (PRODUCT.md 4): only ready agents get offers. */
 typedef enum swb_agent_state {
     SWB_AG_READY = 0,

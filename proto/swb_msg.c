@@ -63,6 +63,9 @@ static const swb_field_t task_fields[] = {
     FLD(swb_task_t, reason, "reason", SWB_F_STR, false, SWB_MAX_REASON),
     SUB(swb_task_t, spec, "spec", SWB_F_STRUCT, true, 0,
         &swb_task_spec_schema),
+    FLD(swb_task_t, region, "region", SWB_F_STR, false, SWB_MAX_NAME),
+    FLD(swb_task_t, peer_id, "peer_id", SWB_F_U64, false, 0),
+    FLD(swb_task_t, hand, "hand", SWB_F_STR, false, 16),
 };
 SCHEMA(swb_task_schema, swb_task_t, "task", task_fields);
 
@@ -233,6 +236,58 @@ static const swb_field_t doc_fields[] = {
 };
 static SCHEMA(doc_schema, swb_m_stats_t, "document", doc_fields);
 
+static const swb_field_t idref_fields[] = {
+    FLD(swb_idref_t, id, "id", SWB_F_U64, true, 0),
+};
+static SCHEMA(idref_schema, swb_idref_t, "idref", idref_fields);
+
+static const swb_field_t peer_hello_fields[] = {
+    FLD(swb_m_peer_hello_t, region, "region", SWB_F_STR, true, SWB_MAX_NAME),
+    SUB(swb_m_peer_hello_t, reclaimed, "reclaimed", SWB_F_LIST, false, 1000,
+        &idref_schema),
+};
+static SCHEMA(peer_hello_schema, swb_m_peer_hello_t, "peer_hello",
+              peer_hello_fields);
+
+static const swb_field_t cap_fields[] = {
+    FLD(swb_cap_t, site, "site", SWB_F_STR, true, SWB_MAX_NAME),
+    FLD(swb_cap_t, country, "country", SWB_F_STR, false, 8),
+    FLD(swb_cap_t, channels, "channels", SWB_F_STRS, true, SWB_CH_COUNT),
+    LVL(swb_cap_t, speaks, "speaks", 32, 6),
+    LVL(swb_cap_t, writes, "writes", 32, 6),
+    LVL(swb_cap_t, skills, "skills", 64, 100),
+    FLD(swb_cap_t, sponsors, "sponsors", SWB_F_STRS, false, 64),
+    FLD(swb_cap_t, open, "open", SWB_F_BOOL, false, 0),
+    FLD(swb_cap_t, agents, "agents", SWB_F_U64, false, 0),
+    FLD(swb_cap_t, ready, "ready", SWB_F_U64, false, 0),
+    FLD(swb_cap_t, waiting, "waiting", SWB_F_U64, false, 0),
+    FLD(swb_cap_t, wait, "wait", SWB_F_U64, false, 0),
+};
+SCHEMA(swb_cap_schema, swb_cap_t, "class", cap_fields);
+
+static const swb_field_t advert_fields[] = {
+    FLD(swb_m_advert_t, region, "region", SWB_F_STR, true, SWB_MAX_NAME),
+    FLD(swb_m_advert_t, seq, "seq", SWB_F_U64, false, 0),
+    SUB(swb_m_advert_t, classes, "classes", SWB_F_LIST, false, SWB_MAX_CAPS,
+        &swb_cap_schema),
+};
+static SCHEMA(advert_schema, swb_m_advert_t, "advert", advert_fields);
+
+static const swb_field_t forward_fields[] = {
+    FLD(swb_m_forward_t, id, "id", SWB_F_U64, true, 0),
+    FLD(swb_m_forward_t, created, "created", SWB_F_U64, false, 0),
+    SUB(swb_m_forward_t, task, "task", SWB_F_STRUCT, true, 0,
+        &swb_task_spec_schema),
+};
+static SCHEMA(forward_schema, swb_m_forward_t, "forward", forward_fields);
+
+static const swb_field_t hand_fields[] = {
+    FLD(swb_m_hand_t, id, "id", SWB_F_U64, true, 0),
+    FLD(swb_m_hand_t, peer_id, "peer_id", SWB_F_U64, false, 0),
+    FLD(swb_m_hand_t, ok, "ok", SWB_F_BOOL, false, 0),
+};
+static SCHEMA(hand_schema, swb_m_hand_t, "hand-off", hand_fields);
+
 static const struct {
     const char *name;
     const swb_schema_t *schema;
@@ -266,6 +321,16 @@ static const struct {
     [SWB_MSG_STATS_REPLY] = {"stats_reply", &doc_schema},
     [SWB_MSG_SITES] = {"sites", &sites_schema},
     [SWB_MSG_SITES_REPLY] = {"sites_reply", &doc_schema},
+    [SWB_MSG_PEER_HELLO] = {"peer_hello", &peer_hello_schema},
+    [SWB_MSG_ADVERT] = {"advert", &advert_schema},
+    [SWB_MSG_FORWARD] = {"forward", &forward_schema},
+    [SWB_MSG_FORWARDED] = {"forwarded", &hand_schema},
+    [SWB_MSG_START] = {"start", &hand_schema},
+    [SWB_MSG_GO] = {"go", &hand_schema},
+    [SWB_MSG_RESULT] = {"result", &taskmsg_schema},
+    [SWB_MSG_RESULT_ACK] = {"result_ack", &hand_schema},
+    [SWB_MSG_RECLAIMED] = {"reclaimed", &hand_schema},
+    [SWB_MSG_PEER_CANCEL] = {"peer_cancel", &hand_schema},
 };
 
 const char *

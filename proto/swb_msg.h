@@ -68,6 +68,11 @@ typedef struct swb_task {
     char *site;        /* that agent's site                               */
     char *reason;      /* why the last attempt failed / why it ended      */
     swb_task_spec_t *spec;
+    /* regions (broker/handoff.c): at the origin, the region the task was
+     * handed to; at the peer that took it, the origin's region */
+    char *region;
+    uint64_t peer_id;  /* the task's id in that other region, 0 = none   */
+    char *hand;        /* hand-off phase, swb_hand_name(); NULL = none    */
 } swb_task_t;
 
 /* A task a worker still holds when it says hello again. */
@@ -185,6 +190,59 @@ typedef struct swb_m_agents {
     swb_list_t agents;   /* AGENT_LIST: of swb_agent_info_t */
 } swb_m_agents_t;
 
+/* ---- broker <-> broker (regions, PROTOCOL.md "Peer conversation") ---- */
+
+/* A task id in a list. */
+typedef struct swb_idref {
+    uint64_t id;
+} swb_idref_t;
+
+/* An origin's hello, sent over its link to a peer every second. */
+typedef struct swb_m_peer_hello {
+    char *region;        /* the origin's region                      */
+    swb_list_t reclaimed; /* of swb_idref_t: origin ids it took back
+                             while the link was down; drop them      */
+} swb_m_peer_hello_t;
+
+/* One capability class (agents with equal profiles) as a peer
+ * advertises it. */
+typedef struct swb_cap {
+    char *site;
+    char *country;
+    swb_strs_t channels;
+    swb_levels_t speaks;
+    swb_levels_t writes;
+    swb_levels_t skills;
+    swb_strs_t sponsors; /* certified for these sponsors          */
+    bool open;           /* the site is open now                  */
+    uint64_t agents;     /* connected agents of the class         */
+    uint64_t ready;      /* of them ready with room now           */
+    uint64_t waiting;    /* tasks waiting that they could take    */
+    uint64_t wait;       /* predicted wait of a new task, ms      */
+} swb_cap_t;
+
+#define SWB_MAX_CAPS 1000 /* classes in one advert */
+typedef struct swb_m_advert {
+    char *region;
+    uint64_t seq;        /* grows with every advert of a broker run  */
+    swb_list_t classes;  /* of swb_cap_t                            */
+} swb_m_advert_t;
+
+/* A task handed to a peer: the origin's id and the client's spec. */
+typedef struct swb_m_forward {
+    uint64_t id;         /* the task's id at the origin */
+    uint64_t created;    /* unix ms it was submitted    */
+    swb_task_spec_t *task;
+} swb_m_forward_t;
+
+/* FORWARDED, START, GO, RESULT_ACK, RECLAIMED, PEER_CANCEL: one task of
+ * the hand-off, named by its id at the origin. */
+typedef struct swb_m_hand {
+    uint64_t id;      /* the task's id at the origin              */
+    uint64_t peer_id; /* FORWARDED: its id at the peer            */
+    bool ok;          /* GO: true = start it, false = drop it     */
+} swb_m_hand_t;
+
 /* STATS, STATS_REPLY, SITES, SITES_REPLY: the operations documents of
  * broker/stats.h, carried as JSON text so that the broker's one builder
  * stays the only source of their shape. */
@@ -225,6 +283,16 @@ typedef enum swb_msg_type {
     SWB_MSG_STATS_REPLY,
     SWB_MSG_SITES,
     SWB_MSG_SITES_REPLY,
+    SWB_MSG_PEER_HELLO,
+    SWB_MSG_ADVERT,
+    SWB_MSG_FORWARD,
+    SWB_MSG_FORWARDED,
+    SWB_MSG_START,
+    SWB_MSG_GO,
+    SWB_MSG_RESULT,
+    SWB_MSG_RESULT_ACK,
+    SWB_MSG_RECLAIMED,
+    SWB_MSG_PEER_CANCEL,
     SWB_MSG_COUNT
 } swb_msg_type_t;
 
@@ -248,12 +316,18 @@ typedef struct swb_msg {
         swb_m_state_t state; /* STATE, AGENT_STATE */
         swb_m_agents_t agents; /* AGENTS, AGENT_LIST */
         swb_m_stats_t stats;   /* STATS, SITES and their replies */
+        swb_m_peer_hello_t peer_hello;
+        swb_m_advert_t advert;
+        swb_m_forward_t forward;
+        swb_m_hand_t hand; /* FORWARDED, START, GO, RESULT_ACK, RECLAIMED,
+                              PEER_CANCEL */
     } u;
 } swb_msg_t;
 
 extern const swb_schema_t swb_task_spec_schema;
 extern const swb_schema_t swb_task_schema;
 extern const swb_schema_t swb_agent_info_schema;
+extern const swb_schema_t swb_cap_schema;
 
 /* The command name on the wire ("submit"), "?" when out of range. */
 const char *swb_msg_name(swb_msg_type_t type);

@@ -190,6 +190,9 @@ fill_task(swb_task_t *t, uint64_t id)
     t->site = xstrdup("mnl-1");
     t->reason = xstrdup("handler exited with 3: \"disk full\"");
     t->spec = new_spec(id);
+    t->region = xstrdup("krakow");
+    t->peer_id = 90000 + id;
+    t->hand = xstrdup("placed");
 }
 
 static swb_task_t *
@@ -352,6 +355,57 @@ fill_msg(swb_msg_t *m, swb_msg_type_t type)
         m->u.stats.req = 23;
         m->u.stats.json = xstrdup("{\"version\":1,\"region\":{\"name\":"
                                   "\"manila\",\"tz\":\"Asia/Manila\"}}");
+        break;
+    case SWB_MSG_PEER_HELLO: {
+        swb_idref_t *v = xcalloc(2, sizeof *v);
+        v[0].id = 77;
+        v[1].id = 78;
+        m->u.peer_hello.region = xstrdup("manila");
+        m->u.peer_hello.reclaimed.v = v;
+        m->u.peer_hello.reclaimed.n = 2;
+        break;
+    }
+    case SWB_MSG_ADVERT: {
+        swb_cap_t *v = xcalloc(2, sizeof *v);
+        for (int i = 0; i < 2; i++) {
+            v[i].site = xstrdup(i ? "krk-2" : "krk-1");
+            v[i].country = xstrdup("PL");
+            add_str(&v[i].channels, "email");
+            add_level(&v[i].speaks, "pl", 6);
+            add_level(&v[i].writes, "pl", 5);
+            add_level(&v[i].skills, "banking", 2);
+            add_str(&v[i].sponsors, "acme");
+            v[i].open = true;
+            v[i].agents = 12;
+            v[i].ready = 3;
+            v[i].waiting = 7;
+            v[i].wait = 45000;
+        }
+        m->u.advert.region = xstrdup("krakow");
+        m->u.advert.seq = 99;
+        m->u.advert.classes.v = v;
+        m->u.advert.classes.n = 2;
+        break;
+    }
+    case SWB_MSG_FORWARD:
+        m->u.forward.id = 1011;
+        m->u.forward.created = 1795424000000u;
+        m->u.forward.task = new_spec(2);
+        break;
+    case SWB_MSG_FORWARDED:
+    case SWB_MSG_START:
+    case SWB_MSG_GO:
+    case SWB_MSG_RESULT_ACK:
+    case SWB_MSG_RECLAIMED:
+    case SWB_MSG_PEER_CANCEL:
+        m->u.hand.id = 1012;
+        m->u.hand.peer_id = 31;
+        m->u.hand.ok = true;
+        break;
+    case SWB_MSG_RESULT:
+        m->u.task.req = 24;
+        m->u.task.task = new_task(1013);
+        set_bytes(&m->u.task.result, result_bytes, sizeof result_bytes);
         break;
     case SWB_MSG_COUNT:
         break;

@@ -11,7 +11,10 @@
  * no service (exit 3); a worker key of site A saying HELLO as site B is
  * refused; a client of sponsor X cannot read, list or submit for sponsor
  * Y; a removed certificate is refused on its key's next request without
- * a reconnect; plain text off loopback without --insecure does not start.
+ * a reconnect; plain text off loopback without --insecure does not start;
+ * a data file, the secret certificate or the keys folder that group or
+ * others may touch is warned about at start (path, mode, chmod), and
+ * nothing is said at 0600/0700.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -94,6 +97,8 @@ lib_client(const sec_region_t *r, const char *name, int timeout_ms)
     return c;
 }
 
+static int region_spawn(sec_region_t *r);
+
 /* Temp folder, keys for broker, operator, two sponsors, one site, and a
  * stranger (not allowed); a broker with --keys/--cert answering the
  * operator. Returns 0 when it is up. */
@@ -120,6 +125,14 @@ region_start(sec_region_t *r)
              swbt_free_port());
     snprintf(r->worker_ep, sizeof r->worker_ep, "tcp://127.0.0.1:%d",
              swbt_free_port());
+    return region_spawn(r);
+}
+
+/* (Re)starts r's broker on its ports, data and keys; 0 when it answers
+ * the operator. */
+static int
+region_spawn(sec_region_t *r)
+{
     char data[700], cert[700];
     snprintf(data, sizeof data, "%s/data", r->tmp);
     snprintf(cert, sizeof cert, "%s/broker", r->own);
@@ -424,6 +437,115 @@ broker_exit(const char *tmp, const char *args, char **err)
     return swbt_run(cmd, err);
 }
 
+/* The broker's log after offset (malloc'd, "" when nothing new, NULL
+ * when unreadable); *offset moves to its end. */
+static char *
+log_since(const char *path, size_t *offset)
+{
+    char *all = swbt_read_file(path);
+    if (!all)
+        return NULL;
+    size_t n = strlen(all), from = *offset < n ? *offset : n;
+    char *tail = strdup(all + from);
+    *offset = n;
+    free(all);
+    return tail;
+}
+
+/* The start-up warning line about path at mode, with its fix. */
+static void
+expect_mode_warning(const char *log, const char *path, const char *mode,
+                    const char *fix)
+{
+    char want[1500];
+    snprintf(want, sizeof want, "event=loose_mode file=%s mode=%s", path,
+             mode);
+    ASSERT_STR_CONTAINS(log, want);
+    snprintf(want, sizeof want, "fix=\"%s %s\"", fix, path);
+    ASSERT_STR_CONTAINS(log, want);
+}
+
+static void
+test_loose_data_files_warned(void)
+{
+    char *tmp = swbt_tempdir("modes");
+    swbt_broker_t b = {0};
+    size_t at = 0;
+    char mdb[700], lock[700];
+    ASSERT_TRUE(tmp);
+    snprintf(mdb, sizeof mdb, "%s/data/data.mdb", tmp);
+    snprintf(lock, sizeof lock, "%s/data/lock.mdb", tmp);
+    /* a new store is 0600: no warning */
+    int up = swbt_broker_start(&b, tmp, NULL);
+    swbt_broker_stop(&b, SIGTERM);
+    char *fresh = log_since(b.log, &at);
+    /* someone made the task data readable to all: warned, still starts */
+    chmod(mdb, 0644);
+    int up_loose = swbt_broker_restart(&b);
+    swbt_broker_stop(&b, SIGTERM);
+    char *loose = log_since(b.log, &at);
+    /* fixed as told: quiet again */
+    chmod(mdb, 0600);
+    int up_fixed = swbt_broker_restart(&b);
+    swbt_broker_stop(&b, SIGTERM);
+    char *fixed = log_since(b.log, &at);
+    swbt_broker_free(&b);
+    swbt_rmdir(tmp);
+    free(tmp);
+    ASSERT_INT_EQ(up, 0);
+    ASSERT_INT_EQ(up_loose, 0);
+    ASSERT_INT_EQ(up_fixed, 0);
+    ASSERT_TRUE(fresh && !strstr(fresh, "event=loose_mode"));
+    expect_mode_warning(loose, mdb, "0644", "chmod 600");
+    ASSERT_STR_CONTAINS(loose, "level=warn component=security");
+    ASSERT_TRUE(loose && !strstr(loose, lock)); /* one line per file */
+    ASSERT_STR_CONTAINS(loose, "event=started");
+    ASSERT_TRUE(fixed && !strstr(fixed, "event=loose_mode"));
+    free(fresh);
+    free(loose);
+    free(fixed);
+}
+
+static void
+test_loose_secret_cert_and_keys_warned(void)
+{
+    sec_region_t r;
+    size_t at = 0;
+    char secret[700];
+    if (region_start(&r) != 0) {
+        region_stop(&r);
+        SWBT_FAIL_("secure broker did not start");
+    }
+    snprintf(secret, sizeof secret, "%s/broker_secret", r.own);
+    /* keygen's modes (own/broker 0644 is the public half): no warning */
+    char *fresh = log_since(r.log, &at);
+    swbt_kill(r.broker, SIGTERM);
+    r.broker = 0;
+    chmod(secret, 0644);
+    chmod(r.keys, 0770); /* the group could add a key */
+    int up_loose = region_spawn(&r);
+    swbt_kill(r.broker, SIGTERM);
+    r.broker = 0;
+    char *loose = log_since(r.log, &at);
+    chmod(secret, 0600);
+    chmod(r.keys, 0700);
+    int up_fixed = region_spawn(&r);
+    char *fixed = log_since(r.log, &at);
+    char keys[700];
+    snprintf(keys, sizeof keys, "%s", r.keys);
+    region_stop(&r);
+    ASSERT_TRUE(fresh && !strstr(fresh, "event=loose_mode"));
+    ASSERT_INT_EQ(up_loose, 0);
+    expect_mode_warning(loose, secret, "0644", "chmod 600");
+    expect_mode_warning(loose, keys, "0770", "chmod 700");
+    ASSERT_STR_CONTAINS(loose, "event=fail_closed_ok");
+    ASSERT_INT_EQ(up_fixed, 0);
+    ASSERT_TRUE(fixed && !strstr(fixed, "event=loose_mode"));
+    free(fresh);
+    free(loose);
+    free(fixed);
+}
+
 static void
 test_plain_text_only_on_loopback(void)
 {
@@ -460,5 +582,7 @@ main(void)
     SWB_RUN(test_client_key_bound_to_its_sponsor);
     SWB_RUN(test_removed_cert_refused_on_next_message);
     SWB_RUN(test_plain_text_only_on_loopback);
+    SWB_RUN(test_loose_data_files_warned);
+    SWB_RUN(test_loose_secret_cert_and_keys_warned);
     return SWB_TEST_EXIT();
 }

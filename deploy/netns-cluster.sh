@@ -178,7 +178,9 @@ cluster_up() {
         mkdir -p "/etc/netns/$(cluster_ns "$n")" &&
             printf '%s' "$hosts" >"/etc/netns/$(cluster_ns "$n")/hosts"
     done
-    printf '%s\n' "$CLUSTER_DIR" >"/etc/netns/$(cluster_ns hub)/swbn-dir"
+    # where a crashed run's folder is, for `down` (not under /etc/netns:
+    # ip netns exec binds every file there over /etc)
+    mkdir -p /run/swbn && printf '%s\n' "$CLUSTER_DIR" >"/run/swbn/$CLUSTER_PREFIX.dir"
     _cl_say "up: prefix $CLUSTER_PREFIX, regions ${CLUSTER_REGIONS[*]}," \
         "sites ${CLUSTER_SITES[*]}, run folder $CLUSTER_DIR"
 }
@@ -238,16 +240,16 @@ _cl_remove_prefix() {
         ip netns del "$ns" 2>/dev/null
         rm -rf "/etc/netns/$ns"
     done
-    rm -rf "/etc/netns/$prefix-"*
-    rmdir /etc/netns 2>/dev/null
+    rm -rf "/etc/netns/$prefix-"* "/run/swbn/$prefix.dir"
+    rmdir /etc/netns /run/swbn 2>/dev/null
 }
 
 # deploy/netns-cluster.sh down [--all]: leftovers of runs whose shell died.
 cluster_cleanup_leftovers() {
     local all=${1:-} prefix owner n=0
     for prefix in $( (ip netns list 2>/dev/null | awk '{print $1}'
-        ls /etc/netns 2>/dev/null) | grep -o "^${CLUSTER_TAG}[0-9]*-" |
-        sort -u | sed 's/-$//'); do
+        ls /etc/netns /run/swbn 2>/dev/null) | grep -oE "^${CLUSTER_TAG}[0-9]+[-.]" |
+        sort -u | sed "s/[-.]\$//" | sort -u); do
         owner=${prefix#"$CLUSTER_TAG"}
         if [[ $all != --all && -n $owner ]] && kill -0 "$owner" 2>/dev/null; then
             _cl_say "leaving $prefix-*: its shell (pid $owner) still runs" \
@@ -256,7 +258,7 @@ cluster_cleanup_leftovers() {
         fi
         _cl_say "removing $prefix-*"
         local dir
-        dir=$(cat "/etc/netns/$prefix-hub/swbn-dir" 2>/dev/null)
+        dir=$(cat "/run/swbn/$prefix.dir" 2>/dev/null)
         _cl_remove_prefix "$prefix"
         if [[ $dir == /tmp/swbn.* && -d $dir ]]; then
             _cl_say "removing its run folder $dir"
@@ -536,16 +538,19 @@ cluster_demo() {
     echo "   ${#ids[@]} tasks submitted; waiting for them (up to 90 s in all)"
     echo "== where each task ran"
     printf '   %-4s %-42s %-10s %s\n' id task state "ran at"
-    local j st res left end=$((SECONDS + 90))
+    local j st res left end=$((SECONDS + 90)) where=()
     for j in "${!ids[@]}"; do
         left=$((end - SECONDS))
         ((left > 0)) || left=1
         st=$(cluster_client manila wait "${ids[j]}" --timeout "$left" --json 2>/dev/null)
         res=$(printf '%s' "$st" | jq -r '.result // empty' 2>/dev/null)
+        where+=("$(printf '%s' "$res" | sed -n 's/^region \([a-z]*\),.*/\1/p' | grep . || echo none)")
         printf '   %-4s %-42s %-10s %s\n' "${ids[j]}" "${what[j]}" \
             "$(printf '%s' "$st" | jq -r '.state // "?"' 2>/dev/null)" \
             "${res:-(no result)}"
     done
+    echo "== tasks per region that ran them:" \
+        "$(printf '%s\n' "${where[@]}" | sort | uniq -c | awk '{printf "%s %s  ", $2, $1}')"
     echo "== Manila's task list"
     cluster_client manila list --limit 20 || true
 }

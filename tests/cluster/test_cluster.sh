@@ -50,8 +50,8 @@ done
 
 handler=$src/deploy/demo/where.sh
 federation=0
-if "$CLUSTER_BIN/broker/switchboard-broker" --help-config 2>/dev/null |
-    grep -q 'peer-down-ms'; then
+help=$("$CLUSTER_BIN/broker/switchboard-broker" --help-config 2>/dev/null)
+if [[ $help == *peer-down-ms* ]]; then
     federation=1
 fi
 scenarios=${SWB_CLUSTER_SCENARIOS:-infra a b c d e f}

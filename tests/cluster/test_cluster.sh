@@ -442,8 +442,22 @@ scenario_e() {
         jq -r '[.tasks[].state] | group_by(.) | map("\(.[0])=\(length)") | join(" ")' |
         sed 's/^/       manila before the link comes back: /'
     cluster_link_up krakow
+    local up_at
+    up_at=$(date +%s.%N)
     say "link up"
     tally "e/partition krakow 15 s, then up" 120 krk-1=14
+    # how long the peer link took to come back once the network was back
+    # (informational: TCP retransmission backoff on a connection nobody
+    # closed can make it many seconds)
+    local ts back
+    ts=$(grep 'event=peer_up peer=krakow' "$CLUSTER_DIR/logs/broker-manila.log" |
+        tail -n 1 | sed 's/^ts=\([^ ]*\) .*/\1/')
+    if [[ -n $ts ]]; then
+        back=$(awk -v a="$(date -d "$ts" +%s.%N)" -v b="$up_at" \
+            'BEGIN {printf "%.1f", a - b}')
+        results+=("INFO e: manila saw krakow up again ${back} s after the link came back")
+        say "INFO manila saw krakow up again ${back} s after the link came back"
+    fi
 }
 
 # (f) kill -9 of the Krakow broker while it holds forwarded work; restarted

@@ -501,7 +501,7 @@ _cl_demo_cluster() {
 
 cluster_demo() {
     _cl_build || return 1
-    _cl_demo_cluster || return 1
+    _cl_demo_cluster || return
     echo "== regions up; agents: maria (mnl-1, English), jan (krk-1, Polish" \
         "and English), lucia (bog-1, Spanish and English)"
     echo "== sites open now:"
@@ -559,9 +559,11 @@ _cl_main() {
     local action=${1:-}
     case $action in
     demo)
+        cluster_check || exit
         cluster_demo
         ;;
     up)
+        cluster_check || exit
         _cl_build || exit 1
         _cl_demo_cluster || exit 1
         echo "== cluster up (Ctrl-C stops it and removes everything)"

@@ -20,12 +20,16 @@
 #   e      Krakow's link down (partition) with forwarded work, then up
 #   f      kill -9 of the Krakow broker holding forwarded work, restarted
 #          with the same data folder (quickly, then after reclaim-ms)
+#   g      work a dead peer holds but never started is reclaimed and runs
+#          in another region before the dead one comes back
 #
-# Scenarios a-f need federation (a broker with --peer-down-ms); without it
+# Scenarios a-g need federation (a broker with --peer-down-ms); without it
 # they are reported as skipped. SWB_CLUSTER_SCENARIOS="infra a" picks some.
 # Needs root and network namespaces (exit 77 = skipped otherwise); under
 # the sanitizer build (SWB_SANITIZE=1) it skips unless SWB_CLUSTER_ASAN=1.
 # SWB_CLUSTER_KEEP=1 keeps the run folders (logs, data) of every scenario.
+# SWB_CLUSTER_KNOWN_BUGS (default "g") names scenarios that fail on a known
+# broker bug: reported as XFAIL without failing the test.
 set -uo pipefail
 src=${SWB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 export CLUSTER_BIN=${SWB_BIN_DIR:-$src/build}
@@ -54,7 +58,13 @@ help=$("$CLUSTER_BIN/broker/switchboard-broker" --help-config 2>/dev/null)
 if [[ $help == *peer-down-ms* ]]; then
     federation=1
 fi
-scenarios=${SWB_CLUSTER_SCENARIOS:-infra a b c d e f}
+scenarios=${SWB_CLUSTER_SCENARIOS:-infra a b c d e f g}
+# Scenarios that fail on a known broker bug: run and reported (XFAIL), but
+# they do not fail the test. g: a peer asks START for every task it holds
+# as soon as one agent is free (dispatch.c offer() -> may_offer refuses,
+# the same free agent picks the next task), so all of them are "started"
+# at the origin and nothing is reclaimed from a dead peer.
+known_bugs=${SWB_CLUSTER_KNOWN_BUGS-g}
 results=()
 failed=0
 t_start=$SECONDS
@@ -225,12 +235,23 @@ run() { # NAME FN
         exit $((failed > 0))
     )
     rc=$?
+    local -a got=()
     if [[ -s $resfile.part ]]; then
-        mapfile -t -O "${#results[@]}" results <"$resfile.part"
+        mapfile -t got <"$resfile.part"
     else
-        results+=("FAIL $name: no result (status $rc)")
+        got=("FAIL $name: no result (status $rc)")
     fi
     rm -f "$resfile.part"
+    if [[ " $known_bugs " == *" $name "* ]]; then
+        # a known federation bug: reported, not failing the run
+        if ((rc != 0)); then
+            got=("${got[@]/#FAIL /XFAIL }")
+        else
+            got+=("XPASS $name: passes now; take it out of SWB_CLUSTER_KNOWN_BUGS")
+        fi
+        rc=0
+    fi
+    results+=("${got[@]}")
     ((rc != 0)) && failed=$((failed + 1))
 }
 
@@ -487,6 +508,42 @@ scenario_f() {
     sleep 14
     cluster_restart_broker krakow || return 1
     tally "f/kill -9 krakow twice, restarted on its data" 150 krk-1=16
+}
+
+# (g) Work a dead peer holds but never started comes back: Krakow's one
+# Polish agent takes 3-second tasks one at a time; six are handed to Krakow,
+# whose broker is then killed and stays down for 25 s (peer-down-ms 3000 +
+# reclaim-ms 10000 pass), while a Polish agent comes on at Bogota. The five
+# tasks Krakow never gave its agent should be reclaimed by Manila and run
+# at Bogota before Krakow comes back; the one it started stays there.
+scenario_g() {
+    begin g || return 1
+    agent mnl-1 maria en:C1
+    agent krk-1 jan pl:C2
+    agent bog-1 lucia es:C2
+    cluster_wait_agents manila 1 && cluster_wait_agents krakow 1 &&
+        cluster_wait_agents bogota 1 || return 1
+    sleep 2
+    local i
+    for i in $(seq 1 6); do
+        submit manila "g-$i" --sponsor shop --lang pl:B2 --payload "sleep=3"
+    done
+    sleep 2
+    say "kill -9 krakow's broker (down 25 s); a Polish agent comes on at bog-1"
+    cluster_kill_broker krakow KILL
+    agent bog-1 olga pl:C2 --capacity email=4
+    sleep 25
+    local at_bogota
+    at_bogota=$(awk '{print $1}' "$OUT/bog-1" 2>/dev/null | sort -u | wc -l)
+    cluster_client manila list --json 2>/dev/null |
+        jq -r '[.tasks[].state] | group_by(.) | map("\(.[0])=\(length)") | join(" ")' |
+        sed 's/^/       manila before krakow comes back: /'
+    cluster_restart_broker krakow || return 1
+    tally "g/reclaim from a dead peer (ran at bog-1 while krakow was down: $at_bogota)" 60
+    if ((at_bogota < 4)); then
+        results+=("FAIL g: only $at_bogota of the 5 tasks Krakow never started ran at Bogota while Krakow was down (expected >= 4)")
+        failed=$((failed + 1))
+    fi
 }
 
 # ---------------------------------------------------------------------------

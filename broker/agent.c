@@ -63,6 +63,7 @@ swb_agent_set_state(swb_broker_t *b, swb_session_t *s, int state,
         swb_dispatch_agent_free(b, s);
     }
     swb_router_agent_changed(b->router, s, b->now_wall);
+    swb_peer_agents_changed(b);
     swb_agent_record(b, s->profile.agent, s->profile.site, state, reason);
     swb_log(SWB_LOG_INFO, "agent", "state", "agent=%s site=%s state=%s "
             "reason=%s", s->profile.agent, s->profile.site,

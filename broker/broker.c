@@ -264,16 +264,15 @@ recover_one(const void *key, size_t klen, const void *val, size_t vlen,
 static uint64_t
 meta_u64(swb_broker_t *b, const char *name)
 {
-    void *val;
-    size_t vlen;
-    uint64_t v = 0;
-    if (swb_store_get(b->store, SWB_DB_META, name, strlen(name), &val,
-                      &vlen) == SWB_OK) {
-        if (vlen == 8)
-            v = swb_store_key_u64(val);
-        free(val);
-    }
-    return v;
+    return swb_store_get_u64(b->store, SWB_DB_META, name, strlen(name));
+}
+
+uint64_t
+swb_broker_key_id(swb_broker_t *b, swb_store_db_t db, const char *key)
+{
+    uint64_t *pending = zhashx_lookup(b->new_keys, key);
+    return pending ? *pending
+                   : swb_store_get_u64(b->store, db, key, strlen(key));
 }
 
 static swb_err_t

@@ -131,6 +131,10 @@ void swb_broker_error(swb_broker_t *b, swb_side_t side, const uint8_t *rid,
 void swb_broker_touch(swb_broker_t *b, swb_btask_t *t);
 /* Sets a task's state, marks it dirty and, when final, finished. */
 void swb_broker_set_state(swb_broker_t *b, swb_btask_t *t, int state);
+/* The task id a key names (idempotency keys, hand-off keys): written in
+ * this pass (b->new_keys) or in the store; 0 when none. */
+uint64_t swb_broker_key_id(swb_broker_t *b, swb_store_db_t db,
+                           const char *key);
 /* Loads a task record from the store (for tasks no longer in memory).
  * *rec is zeroed then filled; result may be NULL. */
 swb_err_t swb_broker_load(swb_broker_t *b, uint64_t id, swb_task_t *rec,
@@ -185,6 +189,8 @@ size_t swb_peer_poll_items(swb_broker_t *b, zmq_pollitem_t *items, size_t max);
 bool swb_peer_receive(swb_broker_t *b);
 /* Hellos, adverts, peers going down, then handoff and overflow timers. */
 void swb_peer_timers(swb_broker_t *b);
+/* True while p talks to us as an origin (within --peer-down-ms). */
+bool swb_peer_origin_alive(const swb_broker_t *b, const swb_peer_t *o);
 /* The peer named (name, len), or NULL. */
 swb_peer_t *swb_peer_find(swb_broker_t *b, const char *name, size_t len);
 /* Queues m to peer p: to_origin = at our ROUTER (p is an origin of ours),
@@ -197,6 +203,9 @@ void swb_peer_send_now(swb_broker_t *b, swb_side_t side, const uint8_t *rid,
 /* Predicted wait (ms) of one more task for agents/ready/waiting. */
 uint64_t swb_peer_predict(const swb_broker_t *b, uint64_t agents,
                           uint64_t ready, uint64_t waiting);
+/* The "peers" array of the statistics document (stats.h); NULL when out
+ * of memory. Owned by the caller. */
+json_t *swb_peer_json(swb_broker_t *b);
 /* Agents came, went or changed state: advertise soon. */
 void swb_peer_agents_changed(swb_broker_t *b);
 /* A task was handled in ms (for predictions). */
@@ -235,6 +244,11 @@ bool swb_handoff_may_offer(swb_broker_t *b, swb_btask_t *t);
 /* t became final (swb_broker_set_state): a peer keeps its result to
  * report to the origin. */
 void swb_handoff_finished(swb_broker_t *b, swb_btask_t *t);
+/* The handoff-database key under which a peer remembers the task origin
+ * handed over as oid (retention.c removes it with the task); its length,
+ * 0 when it does not fit. */
+size_t swb_handoff_fkey(const char *origin, uint64_t oid, char *out,
+                        size_t len);
 /* Takes t out of any hand-off list (it leaves memory). */
 void swb_handoff_unlink(swb_btask_t *t);
 void swb_handoff_timers(swb_broker_t *b);

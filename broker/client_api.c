@@ -152,25 +152,6 @@ validate_spec(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
     return true;
 }
 
-/* Looks a key up in this pass and in the store; 0 when unseen. */
-static uint64_t
-idem_lookup(swb_broker_t *b, const char *k)
-{
-    uint64_t *pending = zhashx_lookup(b->new_keys, k);
-    if (pending)
-        return *pending;
-    void *val;
-    size_t vlen;
-    uint64_t id = 0;
-    if (swb_store_get(b->store, SWB_DB_KEYS, k, strlen(k), &val, &vlen) ==
-        SWB_OK) {
-        if (vlen == 8)
-            id = swb_store_key_u64(val);
-        free(val);
-    }
-    return id;
-}
-
 static void
 reply_submitted(swb_broker_t *b, const uint8_t *rid, size_t rid_len,
                 uint64_t req, uint64_t id, bool duplicate)
@@ -225,7 +206,7 @@ on_submit(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m)
         return;
     char *key = swb_btask_idem_key(sp);
     if (key) {
-        uint64_t seen = idem_lookup(b, key);
+        uint64_t seen = swb_broker_key_id(b, SWB_DB_KEYS, key);
         if (seen) {
             reply_submitted(b, rid, rid_len, req, seen, true);
             free(key);

@@ -210,6 +210,19 @@ swb_config_summary(const swb_config_t *cfg, const char *file, FILE *out)
             cfg->data_dir ? cfg->data_dir : "(none)");
     fprintf(out, "clients %s, workers %s, http %s\n", cfg->clients_ep,
             cfg->workers_ep, cfg->http);
+    if (cfg->peers.n) {
+        fprintf(out, "peers endpoint %s; a peer is down after %llu ms, its "
+                "unstarted tasks come back %llu ms later\n", cfg->peers_ep,
+                (unsigned long long)cfg->peer_down_ms,
+                (unsigned long long)cfg->reclaim_ms);
+        for (size_t i = 0; i < cfg->peers.n; i++) {
+            const char *eq = strchr(cfg->peers.v[i], '=');
+            fprintf(out, "  peer %.*s at %s\n", (int)(eq - cfg->peers.v[i]),
+                    cfg->peers.v[i], eq + 1);
+        }
+    } else {
+        fprintf(out, "no peer regions\n");
+    }
     fprintf(out, "%zu site%s\n", cfg->nsites, cfg->nsites == 1 ? "" : "s");
     for (size_t i = 0; i < cfg->nsites; i++) {
         const swb_site_def_t *s = &cfg->sites[i];

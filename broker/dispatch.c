@@ -119,6 +119,7 @@ swb_dispatch_agent_gone(swb_broker_t *b, swb_session_t *s)
         s->freed_h = NULL;
     }
     swb_router_remove_agent(b->router, s);
+    swb_peer_agents_changed(b);
 }
 
 /* ---- leases ---- */

@@ -73,25 +73,20 @@ hdel(swb_broker_t *b, char tag, const char *region, uint64_t id)
         swb_store_batch_del(b->batch, SWB_DB_HANDOFF, k, n);
 }
 
+size_t
+swb_handoff_fkey(const char *origin, uint64_t oid, char *out, size_t len)
+{
+    return hkey('F', origin, oid, out, len);
+}
+
 /* The local id of the task origin o handed over as oid; 0 = never seen. */
 static uint64_t
 local_id(swb_broker_t *b, const swb_peer_t *o, uint64_t oid)
 {
     char k[128];
-    size_t n = hkey('F', o->name, oid, k, sizeof k);
-    uint64_t *pending = n ? zhashx_lookup(b->new_keys, k) : NULL;
-    if (pending)
-        return *pending;
-    void *val;
-    size_t vlen;
-    uint64_t id = 0;
-    if (n && swb_store_get(b->store, SWB_DB_HANDOFF, k, n, &val, &vlen) ==
-                 SWB_OK) {
-        if (vlen == 8)
-            id = swb_store_key_u64(val);
-        free(val);
-    }
-    return id;
+    return hkey('F', o->name, oid, k, sizeof k)
+               ? swb_broker_key_id(b, SWB_DB_HANDOFF, k)
+               : 0;
 }
 
 /* ---- lists ---- */
@@ -387,7 +382,6 @@ swb_handoff_on_forward(swb_broker_t *b, swb_peer_t *o, swb_m_forward_t *f)
     zhashx_insert(b->tasks, &t->rec.id, t);
     swb_broker_touch(b, t);
     swb_stats_task_new(b, t);
-    link_task(o->in, t);
     swb_dispatch_ready(b, t);
     char k[128];
     size_t n = hkey('F', o->name, f->id, k, sizeof k);
@@ -413,17 +407,36 @@ in_task(swb_broker_t *b, const swb_peer_t *o, uint64_t oid)
     return t && t->foreign ? t : NULL;
 }
 
+/* Tasks waiting for a GO from any origin. */
+static size_t
+asking(const swb_broker_t *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; b->fed && i < b->fed->npeers; i++)
+        n += zlistx_size(b->fed->peers[i].in);
+    return n;
+}
+
 bool
 swb_handoff_may_offer(swb_broker_t *b, swb_btask_t *t)
 {
     if (!t->foreign || t->hand == SWB_HAND_GO)
         return true;
-    swb_peer_t *o = swb_peer_find(b, t->rec.region, strlen(t->rec.region));
     swb_router_remove_task(b->router, t);
-    if (o && b->now - t->hand_sent >= 100) {
-        send_hand(b, o, true, SWB_MSG_START, t->rec.peer_id, t->rec.id, true);
-        t->hand_sent = b->now;
+    if (t->flist)
+        return false; /* asked already */
+    swb_peer_t *o = swb_peer_find(b, t->rec.region, strlen(t->rec.region));
+    size_t ready = swb_router_ready(b->router);
+    if (!o || asking(b) >= (ready ? ready : 1)) {
+        /* as many questions out as agents are free: the others wait a
+         * moment, so that tasks not yet asked for stay reclaimable */
+        t->rec.ready_at = b->now_wall + 200;
+        swb_held_add(&b->held, t);
+        return false;
     }
+    link_task(o->in, t);
+    send_hand(b, o, true, SWB_MSG_START, t->rec.peer_id, t->rec.id, true);
+    t->hand_sent = b->now;
     return false;
 }
 
@@ -561,12 +574,6 @@ swb_handoff_on_result_ack(swb_broker_t *b, swb_peer_t *o,
 
 /* ---- timers ---- */
 
-static bool
-origin_alive(const swb_broker_t *b, const swb_peer_t *o)
-{
-    return o->origin_heard && b->now - o->origin_heard <= b->cfg->peer_down_ms;
-}
-
 static void
 peer_timers(swb_broker_t *b, swb_peer_t *p)
 {
@@ -589,12 +596,11 @@ peer_timers(swb_broker_t *b, swb_peer_t *p)
         }
         t = next;
     }
-    if (!origin_alive(b, p))
+    if (!swb_peer_origin_alive(b, p))
         return;
     /* peer side: ask again for GO, send results again */
     for (t = zlistx_first(p->in); t; t = zlistx_next(p->in))
-        if (t->hand == SWB_HAND_HELD && !swb_router_has_task(t) &&
-            t->hand_sent && b->now - t->hand_sent >= RESEND_MS) {
+        if (b->now - t->hand_sent >= RESEND_MS) {
             send_hand(b, p, true, SWB_MSG_START, t->rec.peer_id, t->rec.id,
                       true);
             t->hand_sent = b->now;
@@ -630,9 +636,7 @@ swb_handoff_recover(swb_broker_t *b, swb_btask_t *t)
         link_task(p->out, t);
         return true;
     }
-    if (t->hand == SWB_HAND_HELD)
-        link_task(p->in, t);
-    return false; /* placed here as any task */
+    return false; /* placed here as any task (asks for GO again) */
 }
 
 static int

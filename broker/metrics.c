@@ -331,6 +331,43 @@ write_site_info(FILE *f, const char *region, const json_t *sites)
     }
 }
 
+/* Gauges and counters of each peer region (stats document "peers"). */
+static void
+write_peers(FILE *f, const char *region, const json_t *peers)
+{
+    static const struct {
+        const char *key, *type, *help;
+    } m[] = {
+        {"up", "gauge", "1 while the peer region advertises."},
+        {"ready", "gauge", "Ready agents the peer advertised at open sites."},
+        {"handed", "gauge", "Tasks handed to the peer and not final."},
+        {"forwarded", "counter", "Tasks handed to the peer since start."},
+        {"refused", "counter", "Hand-offs the peer refused since start."},
+        {"results", "counter", "Results the peer sent back since start."},
+        {"reclaims_pending", "gauge", "Taken-back tasks the peer has not "
+                                      "confirmed dropping."},
+    };
+    for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+        fprintf(f, "# HELP switchboard_peer_%s%s %s\n# TYPE "
+                "switchboard_peer_%s%s %s\n", m[k].key,
+                strcmp(m[k].type, "counter") == 0 ? "_total" : "", m[k].help,
+                m[k].key, strcmp(m[k].type, "counter") == 0 ? "_total" : "",
+                m[k].type);
+        size_t i;
+        const json_t *p;
+        json_array_foreach((json_t *)peers, i, p) {
+            const json_t *v = json_object_get(p, m[k].key);
+            fprintf(f, "switchboard_peer_%s%s{", m[k].key,
+                    strcmp(m[k].type, "counter") == 0 ? "_total" : "");
+            put_label(f, "region", region);
+            fputc(',', f);
+            put_label(f, "peer", str_or(p, "name", ""));
+            fprintf(f, "} %lld\n", json_is_boolean(v) ? (long long)json_is_true(v)
+                                   : (long long)json_integer_value(v));
+        }
+    }
+}
+
 swb_err_t
 swb_metrics_text(const json_t *stats, char **text, size_t *len)
 {
@@ -357,6 +394,9 @@ swb_metrics_text(const json_t *stats, char **text, size_t *len)
     write_kind(f, SC_SITE, "site", rname, sites);
     write_kind(f, SC_QUEUE, "queue", rname, json_object_get(stats, "queues"));
     write_site_info(f, rname, sites);
+    const json_t *peers = json_object_get(stats, "peers");
+    if (json_array_size(peers))
+        write_peers(f, rname, peers);
     json_decref(one);
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {

@@ -2,7 +2,7 @@
  * overflow.c - which waiting task goes to which peer region (PRODUCT.md
  * 5: overflow and follow-the-sun).
  *
- * Every 250 ms this walks the requirement classes of this region's own
+ * Every 50 ms this walks the requirement classes of this region's own
  * waiting work (router.h swb_router_each_queue: classes, not tasks). A
  * class's first task goes to a peer when
  *   - no agent here could take it: nobody eligible is connected at an
@@ -17,7 +17,10 @@
  * Tasks handed to a peer since its last advert count as waiting there,
  * so a burst does not all land on one peer's single ready agent. Tasks a
  * peer handed to us sit in classes of their own and are never offered
- * here (no loops).
+ * here (no loops). A class no peer could take is not weighed again
+ * until an advert or a peer going up or down changes what peers offer
+ * (its memo word holds that generation), so a backlog nobody anywhere
+ * can serve costs nothing per tick.
  */
 #include "broker_int.h"
 
@@ -26,7 +29,7 @@
 
 #include "swb_log.h"
 
-#define OVERFLOW_TICK_MS 250
+#define OVERFLOW_TICK_MS 50
 #define MAX_PER_CLASS 200 /* tasks handed out per class and tick */
 
 /* The best peer for spec and its predicted wait; NULL when none. */
@@ -96,9 +99,13 @@ weigh_queue(const swb_router_queue_t *q, void *arg)
         return false;
     uint64_t wait;
     size_t c = 0;
+    if (*q->memo == b->fed->gen + 1)
+        return false; /* no peer fitted, and nothing changed since */
     swb_peer_t *p = best_peer(b, q->req, &wait, &c);
-    if (!p)
+    if (!p) {
+        *q->memo = b->fed->gen + 1;
         return false;
+    }
     if (q->agents &&
         wait >= swb_peer_predict(b, q->agents, q->ready, q->waiting))
         return false; /* no better there */

@@ -198,6 +198,12 @@ swb_peer_send_now(swb_broker_t *b, swb_side_t side, const uint8_t *rid,
 
 /* ---- adverts ---- */
 
+bool
+swb_peer_origin_alive(const swb_broker_t *b, const swb_peer_t *o)
+{
+    return o->origin_heard && b->now - o->origin_heard <= b->cfg->peer_down_ms;
+}
+
 /* Predicted wait of one more task for a class (the same formula on both
  * sides, so that regions compare like with like). */
 uint64_t
@@ -258,8 +264,7 @@ send_advert(swb_broker_t *b, swb_peer_t *p)
     m.u.advert.classes.n = c.n;
     for (size_t i = 0; i < f->npeers; i++) {
         swb_peer_t *o = &f->peers[i];
-        if ((p && o != p) || !o->origin_heard ||
-            b->now - o->origin_heard > b->cfg->peer_down_ms)
+        if ((p && o != p) || !swb_peer_origin_alive(b, o))
             continue;
         swb_peer_send(b, o, true, &m);
     }
@@ -303,12 +308,12 @@ take_advert(swb_broker_t *b, swb_peer_t *p, swb_msg_t *m)
         swb_log(SWB_LOG_INFO, "peer", "peer_up", "peer=%s classes=%zu",
                 p->name, m->u.advert.classes.n);
     p->up = true;
+    b->fed->gen++;
     swb_codec_free(swb_msg_schema(SWB_MSG_ADVERT), &p->advert);
     p->advert = m->u.advert;
     memset(&m->u.advert, 0, sizeof m->u.advert);
     free(p->extra);
     p->extra = calloc(p->advert.classes.n + 1, sizeof *p->extra);
-    (void)b;
 }
 
 /* A message from a peer serving us (on our link to it). */
@@ -471,6 +476,7 @@ swb_peer_timers(swb_broker_t *b)
         if (p->up && b->now - p->heard > b->cfg->peer_down_ms) {
             p->up = false;
             p->down_since = b->now;
+            f->gen++;
             swb_log(SWB_LOG_WARN, "peer", "peer_down", "peer=%s silent_ms=%llu "
                     "handed=%zu", p->name,
                     (unsigned long long)(b->now - p->heard),
@@ -481,6 +487,42 @@ swb_peer_timers(swb_broker_t *b)
         send_advert(b, NULL);
     swb_handoff_timers(b);
     swb_overflow_run(b);
+}
+
+/* ---- the statistics document's "peers" ---- */
+
+json_t *
+swb_peer_json(swb_broker_t *b)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && b->fed && i < b->fed->npeers; i++) {
+        const swb_peer_t *p = &b->fed->peers[i];
+        uint64_t agents = 0, ready = 0;
+        const swb_cap_t *caps = p->advert.classes.v;
+        for (size_t c = 0; p->up && c < p->advert.classes.n; c++) {
+            agents += caps[c].agents;
+            ready += caps[c].open ? caps[c].ready : 0;
+        }
+        json_t *o = json_pack(
+            "{s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+            "s:I, s:b}",
+            "name", p->name, "endpoint", p->ep, "up", p->up,
+            "silent_seconds",
+            p->heard ? json_real((double)((b->now - p->heard) / 100) / 10.0)
+                     : json_null(),
+            "agents", (json_int_t)agents, "ready", (json_int_t)ready,
+            "handed", (json_int_t)zlistx_size(p->out),
+            "forwarded", (json_int_t)p->forwarded,
+            "refused", (json_int_t)p->refused,
+            "results", (json_int_t)p->results,
+            "reclaims_pending", (json_int_t)zlistx_size(p->reclaims),
+            "asking_go", (json_int_t)zlistx_size(p->in),
+            "reports_pending", (json_int_t)zlistx_size(p->reports),
+            "origin_connected", swb_peer_origin_alive(b, p));
+        if (o)
+            json_array_append_new(list, o);
+    }
+    return list;
 }
 
 void

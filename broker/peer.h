@@ -43,8 +43,8 @@ typedef struct swb_peer {
     zlistx_t *reclaims;  /* uint64_t * ids taken back, to tell it (owned) */
     /* as an origin of ours (its DEALER at our ROUTER) */
     uint64_t origin_heard; /* monotonic ms of its last message, 0 = never */
-    zlistx_t *in;        /* tasks it handed to us, not yet told GO
-                            (borrowed)                                  */
+    zlistx_t *in;        /* tasks it handed to us for which we asked
+                            GO (START) and got no answer yet (borrowed) */
     zlistx_t *reports;   /* swb_report_t: results it has not
                             acknowledged yet (owned)                    */
     uint64_t forwarded, refused, results; /* counters for logs/stats   */
@@ -69,6 +69,8 @@ typedef struct swb_fed {
     uint64_t quiet_until; /* monotonic ms: no overflow before (workers
                              reconnect after a restart)                */
     uint64_t aht_ms;     /* running average handle time (predictions)  */
+    uint64_t gen;        /* grows with every advert and peer up/down:
+                            what the peers offer may have changed      */
 } swb_fed_t;
 
 #endif

@@ -27,6 +27,7 @@
 typedef struct ret_victim {
     uint64_t id;
     char *key; /* "sponsor\nkey" as client_api.c writes it, or NULL */
+    char fkey[96]; /* its hand-off key (handoff.c), "" when none      */
 } ret_victim_t;
 
 typedef struct ret_step {
@@ -78,6 +79,10 @@ ret_visit(const void *key, size_t klen, const void *val, size_t vlen,
         v->key = swb_btask_idem_key(rec.spec);
         if (rec.spec && rec.spec->key && !v->key)
             st->oom = true;
+        v->fkey[0] = '\0';
+        if (rec.region && rec.peer_id)
+            swb_handoff_fkey(rec.region, rec.peer_id, v->fkey,
+                             sizeof v->fkey);
         st->nv++;
     }
     swb_codec_free(&swb_task_schema, &rec);
@@ -87,8 +92,19 @@ ret_visit(const void *key, size_t klen, const void *val, size_t vlen,
     return stop || st->full;
 }
 
-/* Queues the deletes of one task; its key only while it still names this
- * task (and no submit of this pass took it). */
+/* Deletes key from db when it still names task id (and no submit or
+ * hand-off of this pass took it). */
+static swb_err_t
+del_if_ours(swb_broker_t *b, swb_store_db_t db, const char *key, uint64_t id)
+{
+    if (!key || !*key || zhashx_lookup(b->new_keys, key) ||
+        swb_store_get_u64(b->store, db, key, strlen(key)) != id)
+        return SWB_OK;
+    return swb_store_batch_del(b->batch, db, key, strlen(key));
+}
+
+/* Queues the deletes of one task: record, result, and its idempotency
+ * and hand-off keys while they still name it. */
 static swb_err_t
 ret_remove(swb_broker_t *b, const ret_victim_t *v)
 {
@@ -97,18 +113,10 @@ ret_remove(swb_broker_t *b, const ret_victim_t *v)
     swb_err_t rc = swb_store_batch_del(b->batch, SWB_DB_TASKS, id_key, 8);
     if (!rc)
         rc = swb_store_batch_del(b->batch, SWB_DB_RESULTS, id_key, 8);
-    if (rc || !v->key || zhashx_lookup(b->new_keys, v->key))
-        return rc;
-    void *val;
-    size_t vlen;
-    if (swb_store_get(b->store, SWB_DB_KEYS, v->key, strlen(v->key), &val,
-                      &vlen) != SWB_OK)
-        return SWB_OK;
-    bool ours = vlen == 8 && swb_store_key_u64(val) == v->id;
-    free(val);
-    if (ours)
-        rc = swb_store_batch_del(b->batch, SWB_DB_KEYS, v->key,
-                                 strlen(v->key));
+    if (!rc)
+        rc = del_if_ours(b, SWB_DB_KEYS, v->key, v->id);
+    if (!rc)
+        rc = del_if_ours(b, SWB_DB_HANDOFF, v->fkey, v->id);
     return rc;
 }
 

@@ -155,7 +155,8 @@ swb_router_new(const swb_config_t *cfg)
     r->cfg = cfg;
     r->tmap = zhashx_new();
     r->amap = zhashx_new();
-    if (!r->tmap || !r->amap) {
+    r->closed = zhashx_new();
+    if (!r->tmap || !r->amap || !r->closed) {
         swb_router_destroy(&r);
         return NULL;
     }
@@ -170,6 +171,7 @@ swb_router_destroy(swb_router_t **rp)
     swb_router_t *r = *rp;
     zhashx_destroy(&r->tmap);
     zhashx_destroy(&r->amap);
+    zhashx_destroy(&r->closed);
     swb_router_classes_free(r);
     free(r);
     *rp = NULL;
@@ -253,12 +255,13 @@ in_idle(const swb_session_t *s)
 void
 swb_router_remove_agent(swb_router_t *r, swb_session_t *s)
 {
-    (void)r;
     swb_aclass_t *a = s->aclass;
     if (!a)
         return;
-    if (in_idle(s))
+    if (in_idle(s)) {
         a->ready--;
+        r->ready--;
+    }
     for (int ch = 0; ch < SWB_CH_COUNT; ch++)
         if (s->idle_h[ch])
             idle_leave(a, s, ch);
@@ -269,7 +272,6 @@ swb_router_remove_agent(swb_router_t *r, swb_session_t *s)
 void
 swb_router_agent_changed(swb_router_t *r, swb_session_t *s, uint64_t now_wall)
 {
-    (void)r;
     (void)now_wall;
     swb_aclass_t *a = s->aclass;
     if (!a)
@@ -289,8 +291,13 @@ swb_router_agent_changed(swb_router_t *r, swb_session_t *s, uint64_t now_wall)
             idle_refresh(a, ch, l); /* its idle_since may have moved */
     }
     bool is = in_idle(s);
-    if (is != was)
-        is ? a->ready++ : a->ready--;
+    if (is && !was) {
+        a->ready++;
+        r->ready++;
+    } else if (was && !is) {
+        a->ready--;
+        r->ready--;
+    }
 }
 
 /* The first agent in the list from s on who did not refuse t, or NULL;
@@ -492,6 +499,10 @@ bool
 swb_router_set_site_open(swb_router_t *r, const char *site, bool open)
 {
     bool changed = false;
+    if (open)
+        zhashx_delete(r->closed, site);
+    else
+        zhashx_update(r->closed, site, r); /* classes made later see it */
     for (size_t i = 0; i < r->av.n; i++) {
         swb_aclass_t *a = r->av.v[i];
         if (strcmp(a->prof.site, site) == 0 && a->site_open != open) {
@@ -521,6 +532,12 @@ swb_router_waiting(const swb_router_t *r)
     return r->waiting;
 }
 
+size_t
+swb_router_ready(const swb_router_t *r)
+{
+    return r->ready;
+}
+
 /* ---- views for the regions (overflow.c, peer.c) ---- */
 
 /* Agents and ready agents of the classes linked to tc at open sites. */
@@ -548,7 +565,8 @@ swb_router_each_queue(swb_router_t *r, swb_router_queue_fn fn, void *arg,
         for (size_t k = 0; k < max_per_class && tc->prio.n; k++) {
             swb_router_queue_t q = {&tc->req, tc->prio.n,
                                     swb_kheap_top(&tc->prio),
-                                    swb_kheap_top(&tc->age), 0, 0};
+                                    swb_kheap_top(&tc->age), 0, 0,
+                                    &tc->memo};
             tclass_capacity(tc, &q.agents, &q.ready);
             if (!fn(&q, arg))
                 break;

@@ -105,6 +105,8 @@ typedef struct swb_router_queue {
     swb_btask_t *oldest;        /* the longest waiting                 */
     size_t agents;              /* eligible agents at open sites here  */
     size_t ready;               /* of them ready with room now         */
+    uint64_t *memo;             /* a word the caller may keep per class
+                                   (0 when the class is made)          */
 } swb_router_queue_t;
 /* Returns true after taking q->top or q->oldest out of the router (to
  * be offered the class again), false to go to the next class. */
@@ -135,5 +137,7 @@ bool swb_router_can_serve(swb_router_t *r, const swb_task_spec_t *spec,
 size_t swb_router_tclasses(const swb_router_t *r);
 size_t swb_router_aclasses(const swb_router_t *r);
 size_t swb_router_waiting(const swb_router_t *r);
+/* Agents ready with room for something now. */
+size_t swb_router_ready(const swb_router_t *r);
 
 #endif

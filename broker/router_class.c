@@ -427,7 +427,7 @@ swb_router_aclass_get(swb_router_t *r, const swb_m_hello_t *prof)
         free(a);
         return NULL;
     }
-    a->site_open = true;
+    a->site_open = !zhashx_lookup(r->closed, prof->site);
     for (int ch = 0; ch < SWB_CH_COUNT; ch++)
         a->slot[ch].since[0] = a->slot[ch].since[1] = SWB_SINCE_NONE;
     a->site = swb_config_site(r->cfg, prof->site);

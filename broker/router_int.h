@@ -51,6 +51,7 @@ typedef struct swb_tclass {
     bool voice, inbound, best_skilled;
     bool foreign;         /* tasks handed over by another region: never
                              handed on (a class of their own)          */
+    uint64_t memo;        /* overflow.c's word (swb_router_queue_t)    */
     swb_task_spec_t req;  /* requirements (a copy without payload/key) */
     swb_kheap_t prio;     /* priority, deadline, age                   */
     swb_kheap_t age;      /* age only: the starvation guard            */
@@ -95,8 +96,10 @@ typedef struct swb_classes {
 struct swb_router {
     const swb_config_t *cfg;
     zhashx_t *tmap, *amap; /* key -> class (borrowed; owned by tv / av) */
+    zhashx_t *closed;      /* site id -> itself: sites closed now       */
     swb_classes_t tv, av;
     size_t waiting;
+    size_t ready;          /* agents in at least one idle list          */
 };
 
 /* The tclass of tasks like spec: found, or made and linked to every

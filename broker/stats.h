@@ -55,7 +55,15 @@
  *   "queues": [ { "channel": "voice.inbound", "sponsor": "acme"|null,
  *                 "service_level_target": {"percent": 80, "seconds": 20},
  *                 "live": LIVE, "last_15m": WIN, "today": WIN,
- *                 "total": WIN }, ... ]          by channel, then sponsor
+ *                 "total": WIN }, ... ],         by channel, then sponsor
+ *   "peers": [ { "name": "krakow", "endpoint": "tcp://...", "up": true,
+ *                "silent_seconds": 0.3|null, "agents": N, "ready": N
+ *                (from its last advert; ready counts open sites only),
+ *                "handed": tasks handed to it now, "forwarded",
+ *                "refused", "results" (counts since start),
+ *                "reclaims_pending", "asking_go", "reports_pending",
+ *                "origin_connected": it is linked to us as an origin
+ *              }, ... ]                          --peer order (peer.c)
  * }
  * With a site filter only that site is in "sites"; "region" and "queues"
  * stay region-wide.

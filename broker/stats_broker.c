@@ -7,7 +7,9 @@
  *
  * Where an event counts: its queue is the task's channel and sponsor;
  * its site is the site of the agent who has (or last had) the task
- * (rec.site), else the one site the task may go to, else none. Handle
+ * (rec.site), else the one site the task may go to, else none; a task
+ * handed to another region counts in no site here (its site is the other
+ * region's; it counts there too, as that region's task). Handle
  * time is the time from the task's move to "active" to its completion:
  * a task's rec.updated is the time of its last state change while it is
  * active (nothing else touches an active task), so it is read before the
@@ -40,7 +42,9 @@ task_where(const swb_btask_t *t, swb_stats_where_t *w)
     const swb_task_spec_t *sp = t->rec.spec;
     w->channel = swb_channel_name(t->channel);
     w->sponsor = sp->sponsor;
-    if (t->rec.site && *t->rec.site)
+    if (t->hand != SWB_HAND_NONE && !t->foreign)
+        w->site = NULL;
+    else if (t->rec.site && *t->rec.site)
         w->site = t->rec.site;
     else
         w->site = task_pinned(t) ? sp->sites.v[0] : NULL;
@@ -390,6 +394,8 @@ swb_stats_json(swb_broker_t *b, const char *site)
     json_object_set_new(doc, "region", region);
     json_object_set_new(doc, "sites", sites.list);
     json_object_set_new(doc, "queues", queues.list);
+    json_t *peers = swb_peer_json(b);
+    json_object_set_new(doc, "peers", peers ? peers : json_array());
     return doc;
 }
 

@@ -697,3 +697,18 @@ swb_store_usage(swb_store_t *s, size_t *map_bytes, size_t *used_bytes)
     if (used_bytes)
         *used_bytes = used;
 }
+
+uint64_t
+swb_store_get_u64(swb_store_t *s, swb_store_db_t db, const void *key,
+                  size_t klen)
+{
+    void *val;
+    size_t vlen;
+    uint64_t v = 0;
+    if (swb_store_get(s, db, key, klen, &val, &vlen) == SWB_OK) {
+        if (vlen == 8)
+            v = swb_store_key_u64(val);
+        free(val);
+    }
+    return v;
+}

@@ -143,6 +143,11 @@ swb_err_t swb_store_scan(swb_store_t *s, swb_store_db_t db, const void *start,
 /* Current map size and bytes in use (for metrics and tests). */
 void swb_store_usage(swb_store_t *s, size_t *map_bytes, size_t *used_bytes);
 
+/* A value that is one 8-byte big-endian number (an id, a counter), or 0
+ * when the key is missing, the value is not 8 bytes or reading failed. */
+uint64_t swb_store_get_u64(swb_store_t *s, swb_store_db_t db, const void *key,
+                           size_t klen);
+
 /* Helpers for 8-byte big-endian ids. */
 void swb_store_u64_key(uint64_t id, unsigned char out[8]);
 uint64_t swb_store_key_u64(const void *key);

@@ -178,6 +178,7 @@ on_hello(swb_broker_t *b, const uint8_t *rid, size_t rid_len, swb_msg_t *m,
         return;
     }
     s->explicit_accept = accept;
+    swb_peer_agents_changed(b);
     s->state = -1; /* so that the first state is recorded */
     s->idle_since = b->now_wall;
     zhashx_insert(b->sessions, s->key, s);
@@ -243,6 +244,8 @@ on_done(swb_broker_t *b, swb_session_t *s, swb_msg_t *m)
     if (!t)
         return;
     swb_session_t *holder = t->holder;
+    if (t->rec.updated <= b->now_wall) /* since it became active */
+        swb_peer_handled(b, b->now_wall - t->rec.updated);
     swb_dispatch_unlease(b, t);
     swb_dispatch_forget(b, t);
     free(t->result.data);

@@ -255,6 +255,19 @@ static const column_t backlog_cols[] = {
     {"1d+", "live.backlog_by_age.1d+", COL_INT},
 };
 
+static const column_t peer_cols[] = {
+    {"PEER", "name", COL_STR},
+    {"UP", "up", COL_BOOL},
+    {"SILENT", "silent_seconds", COL_SECS},
+    {"AGENTS", "agents", COL_INT},
+    {"READY", "ready", COL_INT},
+    {"HANDED NOW", "handed", COL_INT},
+    {"FORWARDED", "forwarded", COL_INT},
+    {"REFUSED", "refused", COL_INT},
+    {"RESULTS", "results", COL_INT},
+    {"RECLAIMS", "reclaims_pending", COL_INT},
+};
+
 /* The region's windows as rows {"window": name, ...figures}. */
 static json_t *
 region_windows(json_t *region)
@@ -337,6 +350,11 @@ stats_report(FILE *out, json_t *doc, bool color)
         PRINT_ROWS(out, backlog_cols, rows, color);
     }
     json_decref(rows);
+    json_t *peers = json_object_get(doc, "peers");
+    if (json_array_size(peers)) {
+        fprintf(out, "\nPeer regions (counts since the broker started)\n");
+        PRINT_ROWS(out, peer_cols, peers, color);
+    }
 }
 
 /* ---- the sites report --------------------------------------------------- */

@@ -39,6 +39,9 @@ static const task_field_t task_fields[] = {
     TF_T("agent", TF_STR, agent),
     TF_T("site", TF_STR, site),
     TF_T("reason", TF_STR, reason),
+    TF_T("region", TF_STR, region),   /* handed to / taken from */
+    TF_T("peer_id", TF_U64, peer_id), /* its id in that region  */
+    TF_T("handoff", TF_STR, hand),
     TF_S("key", TF_STR, key),
     TF_S("deadline", TF_TIME, deadline),
     TF_T("created", TF_TIME, created),
@@ -150,7 +153,7 @@ human_visit(void *arg, const task_field_t *f, const char *s, uint64_t u)
             cli_age(u, ago, sizeof ago);
             printf("%-13s%s (%s ago)\n", f->name, when, ago);
         }
-    } else {
+    } else if (u || strcmp(f->name, "peer_id") != 0) {
         printf("%-13s%llu\n", f->name, (unsigned long long)u);
     }
 }

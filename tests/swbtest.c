@@ -19,6 +19,13 @@
 int swbt_failed;
 int swbt_total_fail;
 
+bool
+swbt_selected(const char *name)
+{
+    const char *only = getenv("SWBT_ONLY");
+    return !only || !*only || strstr(name, only) != NULL;
+}
+
 int
 swbt_ms(int ms)
 {
@@ -371,6 +378,41 @@ swbt_worker_start(const swbt_broker_t *b, const char *tmpdir,
     pid_t pid = swbt_spawn(argv, log);
     free(argv[0]);
     return pid;
+}
+
+int
+swbt_submit_many(swb_client_t *c, swb_task_spec_t *base, const char *prefix,
+                 int n, uint64_t *ids)
+{
+    int acked = 0, sent = 0, got = 0;
+    uint64_t *reqs = calloc((size_t)n + 1, sizeof *reqs);
+    char payload[128];
+    while (reqs && got < n) {
+        while (sent < n && sent - got < 100) {
+            snprintf(payload, sizeof payload, "%s%d", prefix, sent);
+            base->payload.data = (uint8_t *)payload;
+            base->payload.len = strlen(payload);
+            if (swb_client_send_submit(c, base, &reqs[sent]) != SWB_OK)
+                break;
+            sent++;
+        }
+        uint64_t req, id;
+        bool dup;
+        swb_err_t rc = swb_client_recv_submitted(c, swbt_ms(10000), &req, &id,
+                                                 &dup);
+        if (rc == SWB_ETIMEOUT || rc == SWB_EUNREACHABLE)
+            break;
+        got++;
+        for (int i = 0; i < sent; i++)
+            if (reqs[i] == req && rc == SWB_OK) {
+                ids[i] = id;
+                acked++;
+            }
+    }
+    base->payload.data = NULL;
+    base->payload.len = 0;
+    free(reqs);
+    return acked;
 }
 
 swb_task_spec_t

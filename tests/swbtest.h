@@ -63,8 +63,11 @@ extern int swbt_total_fail; /* failed tests so far */
                        n_);                                                    \
     } while (0)
 
+/* SWBT_ONLY=SUBSTRING (environment) runs only the tests whose name has it. */
 #define SWB_RUN(fn)                                                            \
     do {                                                                       \
+        if (!swbt_selected(#fn))                                               \
+            break;                                                             \
         swbt_failed = 0;                                                       \
         fprintf(stderr, "RUN  %s\n", #fn);                                     \
         fn();                                                                  \
@@ -72,6 +75,7 @@ extern int swbt_total_fail; /* failed tests so far */
         if (swbt_failed)                                                       \
             swbt_total_fail++;                                                 \
     } while (0)
+bool swbt_selected(const char *name);
 #define SWB_TEST_EXIT() (swbt_total_fail ? 1 : 0)
 
 /* Milliseconds scaled by SWB_TIMEOUT_MULT. */
@@ -139,6 +143,13 @@ char *swbt_read_file(const char *path);
 /* A task spec for channel ch with a text payload (may be NULL). The
  * strings are borrowed: do not swb_codec_free the result. */
 swb_task_spec_t swbt_spec(const char *ch, const char *payload);
+
+/* Submits n copies of *base pipelined (up to 100 in flight), the payload
+ * of task i being prefix followed by i (base->payload is overwritten);
+ * ids[i] gets the id of task i, 0 when it was not acknowledged. Returns
+ * the number acknowledged; stops early when the broker goes silent. */
+int swbt_submit_many(struct swb_client *c, swb_task_spec_t *base,
+                     const char *prefix, int n, uint64_t *ids);
 
 /* ---- real processes of a region ---- */
 

@@ -11,40 +11,12 @@
 #include "swb_domain.h"
 #include "swbtest.h"
 
-/* Submits n tasks pipelined; ids[i] gets the id of task i (0 if not
- * acknowledged). Returns the number acknowledged. */
+/* Submits n tasks of channel ch pipelined ("job-i"); see swbtest.h. */
 static int
 submit_many(swb_client_t *c, const char *ch, int n, uint64_t *ids)
 {
-    int acked = 0, sent = 0, got = 0;
-    uint64_t *reqs = calloc((size_t)n, sizeof *reqs);
-    char payload[64];
-    while (got < n) {
-        while (sent < n && sent - got < 200) {
-            snprintf(payload, sizeof payload, "job-%d", sent);
-            swb_task_spec_t s = swbt_spec(ch, payload);
-            if (swb_client_send_submit(c, &s, &reqs[sent]) != SWB_OK)
-                break;
-            sent++;
-        }
-        uint64_t req, id;
-        bool dup;
-        swb_err_t rc = swb_client_recv_submitted(c, swbt_ms(10000), &req, &id,
-                                                 &dup);
-        if (rc == SWB_ETIMEOUT || rc == SWB_EUNREACHABLE)
-            break;
-        got++;
-        for (int i = 0; i < sent; i++)
-            if (reqs[i] == req) {
-                if (rc == SWB_OK) {
-                    ids[i] = id;
-                    acked++;
-                }
-                break;
-            }
-    }
-    free(reqs);
-    return acked;
+    swb_task_spec_t s = swbt_spec(ch, NULL);
+    return swbt_submit_many(c, &s, "job-", n, ids);
 }
 
 static void

@@ -28,8 +28,11 @@
  * requirement class of its own so it is never handed on), then
  * acknowledged. The router places it like any task; when an agent could
  * take it and the origin has not said GO yet, the peer asks (START)
- * instead of offering it. When it ends, its result is kept on the list
- * of reports (durably) and sent until RESULT_ACK.
+ * instead of offering it, with at most ASK_PER_AGENT questions out per
+ * free agent (the rest wait in a parked list until answers make room),
+ * so a backlog held here mostly stays unstarted and reclaimable. When it
+ * ends, its result is kept on the list of reports (durably) and sent at
+ * once and then every second until RESULT_ACK.
  */
 #include "broker_int.h"
 
@@ -41,6 +44,7 @@
 
 #define RESEND_MS 1000      /* FORWARD, START and RESULT resent after  */
 #define REFUSED_PAUSE_MS 5000 /* a refused task is not offered out again */
+#define ASK_PER_AGENT 4     /* START questions out per free agent        */
 
 /* ---- the handoff database: text keys "T:region:id" ---- */
 
@@ -417,6 +421,16 @@ asking(const swb_broker_t *b)
     return n;
 }
 
+/* How many questions may be out at once: a few per free agent, so that
+ * work flows without a wait for each answer while most of a backlog
+ * stays unstarted (and so reclaimable by its origin). */
+static size_t
+asking_limit(const swb_broker_t *b)
+{
+    size_t ready = swb_router_ready(b->router);
+    return ASK_PER_AGENT * (ready ? ready : 1);
+}
+
 bool
 swb_handoff_may_offer(swb_broker_t *b, swb_btask_t *t)
 {
@@ -424,20 +438,30 @@ swb_handoff_may_offer(swb_broker_t *b, swb_btask_t *t)
         return true;
     swb_router_remove_task(b->router, t);
     if (t->flist)
-        return false; /* asked already */
+        return false; /* asked already, or parked */
     swb_peer_t *o = swb_peer_find(b, t->rec.region, strlen(t->rec.region));
-    size_t ready = swb_router_ready(b->router);
-    if (!o || asking(b) >= (ready ? ready : 1)) {
-        /* as many questions out as agents are free: the others wait a
-         * moment, so that tasks not yet asked for stay reclaimable */
-        t->rec.ready_at = b->now_wall + 200;
-        swb_held_add(&b->held, t);
+    if (!o || asking(b) >= asking_limit(b)) {
+        /* parked until an answer makes room (unpark) */
+        link_task(b->fed->parked, t);
         return false;
     }
     link_task(o->in, t);
     send_hand(b, o, true, SWB_MSG_START, t->rec.peer_id, t->rec.id, true);
     t->hand_sent = b->now;
     return false;
+}
+
+/* Parked tasks back into the router while questions may go out. */
+static void
+unpark(swb_broker_t *b)
+{
+    size_t room = asking_limit(b), out = asking(b);
+    swb_btask_t *t;
+    while (out < room && (t = zlistx_first(b->fed->parked))) {
+        unlink_task(t);
+        swb_dispatch_ready(b, t);
+        out++;
+    }
 }
 
 /* The origin dropped a task (GO ok=false, or in its reclaimed list). */
@@ -464,6 +488,7 @@ swb_handoff_on_go(swb_broker_t *b, swb_peer_t *o, const swb_m_hand_t *h)
         return;
     if (!h->ok) {
         drop_task(b, o, t);
+        unpark(b);
         return;
     }
     unlink_task(t);
@@ -471,6 +496,7 @@ swb_handoff_on_go(swb_broker_t *b, swb_peer_t *o, const swb_m_hand_t *h)
     swb_broker_touch(b, t);
     if (t->state == SWB_ST_QUEUED || t->state == SWB_ST_FAILED)
         swb_dispatch_ready(b, t);
+    unpark(b);
 }
 
 void
@@ -555,8 +581,8 @@ swb_handoff_finished(swb_broker_t *b, swb_btask_t *t)
         return;
     hput(b, 'P', o->name, t->rec.peer_id, t->rec.id);
     swb_report_t *r = add_report(o, t->rec.peer_id, t->rec.id);
-    if (r)
-        r->sent = 0; /* sent by the next timers pass, after the commit */
+    if (r) /* queued now: it leaves after the commit of this pass */
+        send_result(b, o, r);
 }
 
 void
@@ -614,8 +640,11 @@ peer_timers(swb_broker_t *b, swb_peer_t *p)
 void
 swb_handoff_timers(swb_broker_t *b)
 {
-    for (size_t i = 0; b->fed && i < b->fed->npeers; i++)
+    if (!b->fed)
+        return;
+    for (size_t i = 0; i < b->fed->npeers; i++)
         peer_timers(b, &b->fed->peers[i]);
+    unpark(b); /* agents may have become free */
 }
 
 /* ---- start and reload ---- */
@@ -692,5 +721,11 @@ swb_handoff_reset(swb_broker_t *b)
             t->flist = t->fhandle = NULL;
         zlistx_purge(p->out);
         zlistx_purge(p->in);
+    }
+    if (b->fed) {
+        for (swb_btask_t *t = zlistx_first(b->fed->parked); t;
+             t = zlistx_next(b->fed->parked))
+            t->flist = t->fhandle = NULL;
+        zlistx_purge(b->fed->parked);
     }
 }

@@ -54,6 +54,8 @@ swb_peer_init(swb_broker_t *b)
         return SWB_ENOMEM;
     }
     b->fed = f;
+    if (!(f->parked = zlistx_new()))
+        return SWB_ENOMEM;
     f->aht_ms = DEFAULT_AHT_MS;
     f->quiet_until = b->now + cfg->heartbeat_ms * 3;
     for (size_t i = 0; i < cfg->peers.n; i++) {
@@ -147,6 +149,7 @@ swb_peer_close(swb_broker_t *b)
         zlistx_destroy(&p->reports);
     }
     zsock_destroy(&f->router);
+    zlistx_destroy(&f->parked);
     free(f->peers);
     free(f);
     b->fed = NULL;

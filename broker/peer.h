@@ -69,6 +69,8 @@ typedef struct swb_fed {
     uint64_t quiet_until; /* monotonic ms: no overflow before (workers
                              reconnect after a restart)                */
     uint64_t aht_ms;     /* running average handle time (predictions)  */
+    zlistx_t *parked;    /* other regions' tasks an agent could take,
+                            waiting for room to ask their GO (borrowed) */
     uint64_t gen;        /* grows with every advert and peer up/down:
                             what the peers offer may have changed      */
 } swb_fed_t;

@@ -2,13 +2,13 @@
  * bench.c - switchboard-bench: what a real broker does per second and per
  * CPU microsecond (PRODUCT.md section 9), run by hand; not a test.
  *
- * Every phase starts a fresh switchboard-broker process on free loopback
- * ports with a fresh LMDB folder under one mkdtemp folder, forks the
- * clients and workers (bench_roles.c), waits until all of them are
- * connected, sets go, and watches the shared counters (bench.h) until the
- * phase's goal is reached; then it reads the broker's CPU time from /proc,
- * sets stop, reaps the children and stops the broker (SIGTERM, then
- * SIGKILL). The phases:
+ * Every phase (bench_phase.c) starts a fresh switchboard-broker process on
+ * free loopback ports with a fresh LMDB folder under one mkdtemp folder,
+ * forks the clients and workers (bench_roles.c), waits until all of them
+ * are connected, sets go, and watches the shared counters (bench.h) until
+ * the phase's goal is reached; then it reads the broker's CPU time from
+ * /proc, sets stop, reaps the children and stops the broker (SIGTERM,
+ * then SIGKILL). The phases:
  *
  *   1. submit: N clients pipelining durable submits, no workers;
  *      tasks/s from go until the last acknowledgement.
@@ -16,11 +16,17 @@
  *      and answer DONE; tasks/s from go until the last DONE is acked.
  *   3. latency: one client at a fixed rate, M workers; submit->offer
  *      latency percentiles.
+ *   4. regions (only with --regions; bench_regions.c): two brokers,
+ *      "origin" and "peer", peered on loopback; tasks that only the
+ *      peer's M workers can take (a language) go in at the origin and
+ *      are waited for there. Forwarded throughput and hand-off latency,
+ *      each beside the same tasks in one region.
  *
- * Phases 1 and 2 run --runs times and the table shows every run and the
- * median. Every wait has a deadline: a counter that does not move for
- * BENCH_STALL_MS, a child that fails or a broker that exits ends the
- * bench with a message (and the broker's last log lines) and exit 1.
+ * Phases 1 and 2 (and 4's throughput) run --runs times and the table
+ * shows every run and the median. Every wait has a deadline: a counter
+ * that does not move for BENCH_STALL_MS, a child that fails or a broker
+ * that exits ends the bench with a message (and the brokers' last log
+ * lines) and exit 1.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,9 +45,6 @@
 
 #include "bench.h"
 #include "store.h"
-
-#define BENCH_READY_MS (BENCH_CONNECT_MS + 5000)
-#define BENCH_EXIT_MS 10000 /* children's time to leave after stop */
 
 static volatile sig_atomic_t bench_interrupted;
 
@@ -85,6 +88,17 @@ static const opt_def_t opt_defs[] = {
         "S  seconds one phase may take at most (300)"),
     {"keep", OPT_FLAG, offsetof(bench_opts_t, keep), 0, 1, 0,
      "keep the temp folder (data and broker logs)"},
+    {"broker-info", OPT_FLAG, offsetof(bench_opts_t, info), 0, 1, 0,
+     "brokers log at level info, not warn (read them with --keep)"},
+    {"regions", OPT_FLAG, offsetof(bench_opts_t, regions), 0, 1, 0,
+     "also run phase 4: work forwarded between two regions"},
+    NUM("region-tasks", xtasks, 1, 10000000, 1000,
+        "N  tasks of phase 4's throughput (1000)"),
+    NUM("region-rate", xrate, 1, 100000, 5,
+        "R  tasks/s of phase 4's latency; keep it below the forwarded "
+        "throughput (5)"),
+    NUM("region-seconds", xseconds, 1, 3600, 20,
+        "S  length of phase 4's latency in seconds (20)"),
     {"broker-bin", OPT_PATH, 0, 0, 0, 0,
      "PATH  broker executable (default: ../../broker/switchboard-broker "
      "from this program's folder)"},
@@ -105,7 +119,9 @@ usage(FILE *f)
                "Starts a real switchboard-broker with client and worker "
                "processes and prints\ndurable submit and end-to-end "
                "throughput, the broker's CPU per task and\n"
-               "submit->offer latency.\n\n");
+               "submit->offer latency; with --regions also forwarded "
+               "throughput and hand-off\nlatency between two peered "
+               "regions.\n\n");
     for (size_t i = 0; i < N_OPTS; i++) {
         const char *h = opt_defs[i].help, *sp = strchr(h, ' ');
         bool arg = opt_defs[i].kind == OPT_NUM || opt_defs[i].kind == OPT_PATH;
@@ -195,9 +211,10 @@ parse_opts(int argc, char **argv, bench_opts_t *o)
                 argv[optind]);
         return 2;
     }
-    if (o->rate * o->seconds > BENCH_MAX_SAMPLES) {
-        fprintf(stderr, "switchboard-bench: --rate x --seconds is over %u "
-                "tasks\n", BENCH_MAX_SAMPLES);
+    if (o->rate * o->seconds > BENCH_MAX_SAMPLES ||
+        o->xrate * o->xseconds > BENCH_MAX_SAMPLES) {
+        fprintf(stderr, "switchboard-bench: --rate or --region-rate x "
+                "--seconds is over %u tasks\n", BENCH_MAX_SAMPLES);
         return 2;
     }
     if (!*o->broker_bin &&
@@ -213,282 +230,6 @@ parse_opts(int argc, char **argv, bench_opts_t *o)
         return 2;
     }
     return 0;
-}
-
-/* ---- running one phase ---------------------------------------------------- */
-
-typedef struct bench {
-    bench_opts_t opts;
-    char root[4096];      /* the mkdtemp folder                  */
-    bench_shared_t *sh;   /* MAP_SHARED, made before any fork    */
-    size_t sh_size;
-    pid_t broker;
-    char broker_log[4200];
-    pid_t *kids;          /* clients first, then workers         */
-    size_t nkids;
-    size_t nclients;      /* of the current phase, for messages  */
-} bench_t;
-
-typedef struct phase {
-    const char *name;     /* for messages                          */
-    const char *tag;      /* its folder: tag or runK-tag           */
-    uint64_t nclients;
-    bench_role_fn client; /* what each client does                 */
-    uint64_t nworkers;
-    size_t counter_off;   /* counter in bench_shared_t to reach goal */
-    size_t end_off;       /* its end time in bench_shared_t, or 0  */
-    uint64_t goal;
-    bool latency;
-} phase_t;
-
-typedef struct phase_result {
-    double tasks_per_s;
-    double cpu_us_per_task; /* < 0 when /proc could not be read */
-    uint64_t stale;         /* DONEs refused as stale            */
-    uint64_t redelivered;   /* offers beyond one per task        */
-} phase_result_t;
-
-static atomic_uint_fast64_t *
-shared_u64(bench_shared_t *sh, size_t off)
-{
-    return (atomic_uint_fast64_t *)(void *)((char *)sh + off);
-}
-
-static void
-kid_name(const bench_t *b, size_t i, char *buf, size_t len)
-{
-    if (i < b->nclients)
-        snprintf(buf, len, "client %zu", i + 1);
-    else
-        snprintf(buf, len, "worker %zu", i - b->nclients + 1);
-}
-
-/* Reaps whatever exited; -1 (with a message) when the broker is gone or
- * a child failed. A child that exits 0 is simply done. */
-static int
-check_procs(bench_t *b)
-{
-    int st;
-    char what[32], how[64];
-    if (b->broker > 0 && waitpid(b->broker, &st, WNOHANG) == b->broker) {
-        b->broker = 0;
-        fprintf(stderr, "switchboard-bench: the broker exited unexpectedly "
-                "(%s)\n", bench_status_text(st, how, sizeof how));
-        return -1;
-    }
-    for (size_t i = 0; i < b->nkids; i++) {
-        if (b->kids[i] <= 0 || waitpid(b->kids[i], &st, WNOHANG) != b->kids[i])
-            continue;
-        b->kids[i] = 0;
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            kid_name(b, i, what, sizeof what);
-            fprintf(stderr, "switchboard-bench: %s failed (%s)\n", what,
-                    bench_status_text(st, how, sizeof how));
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/*
- * Waits until *ctr reaches goal. Fails when interrupted, when a process
- * fails, when the counter does not move for stall_ms (0 = no such check)
- * or when limit_ms pass.
- */
-static int
-watch(bench_t *b, const atomic_uint_fast64_t *ctr, uint64_t goal,
-      uint64_t limit_ms, uint64_t stall_ms, const char *what)
-{
-    uint64_t start = bench_now_ns(), changed = start;
-    uint64_t last = atomic_load(ctr);
-    for (;;) {
-        if (bench_interrupted) {
-            fprintf(stderr, "switchboard-bench: interrupted\n");
-            return -1;
-        }
-        if (check_procs(b))
-            return -1;
-        uint64_t v = atomic_load(ctr), now = bench_now_ns();
-        if (v >= goal)
-            return 0;
-        if (v != last) {
-            last = v;
-            changed = now;
-        }
-        if (stall_ms && now - changed > stall_ms * 1000000u) {
-            fprintf(stderr, "switchboard-bench: %s: no progress for %" PRIu64
-                    " s at %" PRIu64 " of %" PRIu64 ": the broker stopped "
-                    "answering\n", what, stall_ms / 1000, v, goal);
-            return -1;
-        }
-        if (now - start > limit_ms * 1000000u) {
-            fprintf(stderr, "switchboard-bench: %s: not done within %" PRIu64
-                    " s (%" PRIu64 " of %" PRIu64 ")\n", what,
-                    limit_ms / 1000, v, goal);
-            return -1;
-        }
-        bench_sleep_ns(1000000);
-    }
-}
-
-/* After stop: lets the children leave by themselves (bounded). */
-static int
-wait_kids_exit(bench_t *b)
-{
-    uint64_t end = bench_now_ns() + BENCH_EXIT_MS * 1000000ull;
-    for (;;) {
-        if (check_procs(b))
-            return -1;
-        size_t left = 0;
-        for (size_t i = 0; i < b->nkids; i++)
-            left += b->kids[i] > 0;
-        if (!left)
-            return 0;
-        if (bench_now_ns() >= end) {
-            fprintf(stderr, "switchboard-bench: warning: %zu children still "
-                    "running %d s after stop; killing them\n", left,
-                    BENCH_EXIT_MS / 1000);
-            return 0;
-        }
-        bench_sleep_ns(1000000);
-    }
-}
-
-/* Kills and reaps everything of a phase; on failure shows the broker's
- * last log lines. */
-static void
-teardown(bench_t *b, bool failed)
-{
-    int st = 0;
-    char how[64];
-    bench_kill_all(b->kids, NULL, b->nkids, 2000);
-    b->nkids = 0;
-    bool had_broker = b->broker > 0;
-    size_t killed = bench_kill_all(&b->broker, &st, 1, 5000);
-    if (!failed && had_broker && killed)
-        fprintf(stderr, "switchboard-bench: warning: the broker did not stop "
-                "within 5 s of SIGTERM; killed\n");
-    else if (!failed && had_broker && st != 0)
-        fprintf(stderr, "switchboard-bench: warning: the broker ended with "
-                "%s on SIGTERM\n", bench_status_text(st, how, sizeof how));
-    if (failed || (had_broker && (killed || st != 0)))
-        bench_print_tail(b->broker_log, 15);
-}
-
-static int
-spawn(bench_t *b, bench_role_fn fn, const bench_env_t *env, int index)
-{
-    pid_t pid = bench_fork_role(fn, env, index);
-    if (pid < 0)
-        return -1;
-    b->kids[b->nkids++] = pid;
-    return 0;
-}
-
-/* Starts the broker and all children of a phase and waits until every
- * child is connected. */
-static int
-phase_start(bench_t *b, const phase_t *ph, const char *tag, bench_env_t *env)
-{
-    char dir[4200], peer_ep[64];
-    int ports[3];
-    int n1 = snprintf(dir, sizeof dir, "%s/%s", b->root, tag);
-    int n2 = snprintf(b->broker_log, sizeof b->broker_log, "%s/broker.log",
-                      dir);
-    if (n1 < 0 || (size_t)n1 >= sizeof dir || n2 < 0 ||
-        (size_t)n2 >= sizeof b->broker_log) {
-        fprintf(stderr, "switchboard-bench: temp folder path too long\n");
-        return -1;
-    }
-    if (mkdir(dir, 0700) != 0) {
-        fprintf(stderr, "switchboard-bench: cannot create %s: %s\n", dir,
-                strerror(errno));
-        return -1;
-    }
-    for (int i = 0; i < 3; i++)
-        if ((ports[i] = bench_free_port()) < 0) {
-            fprintf(stderr, "switchboard-bench: no free loopback port\n");
-            return -1;
-        }
-    snprintf(env->client_ep, sizeof env->client_ep, "tcp://127.0.0.1:%d",
-             ports[0]);
-    snprintf(env->worker_ep, sizeof env->worker_ep, "tcp://127.0.0.1:%d",
-             ports[1]);
-    snprintf(peer_ep, sizeof peer_ep, "tcp://127.0.0.1:%d", ports[2]);
-
-    memset(b->sh, 0, offsetof(bench_shared_t, samples));
-    b->sh->cap = (b->sh_size - sizeof *b->sh) / sizeof b->sh->samples[0];
-    b->sh->goal = ph->goal;
-    b->nclients = ph->nclients;
-    if ((b->broker = bench_spawn_broker(b->opts.broker_bin, dir, env,
-                                        peer_ep)) < 0)
-        return -1;
-    for (uint64_t i = 0; i < ph->nclients; i++)
-        if (spawn(b, ph->client, env, (int)i))
-            return -1;
-    for (uint64_t i = 0; i < ph->nworkers; i++)
-        if (spawn(b, bench_worker, env, (int)i))
-            return -1;
-    return watch(b, &b->sh->ready, b->nkids, BENCH_READY_MS, 0,
-                 "waiting for clients and workers to connect");
-}
-
-/* Go, wait for the goal, read the broker's CPU, stop, let children leave. */
-static int
-phase_measure(bench_t *b, const phase_t *ph, phase_result_t *res)
-{
-    bench_shared_t *sh = b->sh;
-    int64_t cpu0 = bench_cpu_us(b->broker);
-    sh->go_ns = bench_now_ns();
-    atomic_store(&sh->go, 1);
-    if (watch(b, shared_u64(sh, ph->counter_off), ph->goal,
-              b->opts.timeout * 1000, BENCH_STALL_MS, ph->name))
-        return -1;
-    int64_t cpu1 = bench_cpu_us(b->broker);
-    uint64_t now = bench_now_ns();
-    atomic_store(&sh->stop, 1);
-    if (wait_kids_exit(b))
-        return -1;
-    /* read only now: the child that set it has exited */
-    uint64_t end = ph->end_off ? atomic_load(shared_u64(sh, ph->end_off))
-                               : now;
-    double secs = end > sh->go_ns ? (double)(end - sh->go_ns) / 1e9 : 0;
-    res->tasks_per_s = secs > 0 ? (double)ph->goal / secs : 0;
-    res->cpu_us_per_task = cpu0 >= 0 && cpu1 >= cpu0
-                               ? (double)(cpu1 - cpu0) / (double)ph->goal
-                               : -1;
-    res->stale = atomic_load(&sh->stale);
-    uint64_t offers = atomic_load(&sh->offers);
-    res->redelivered = ph->nworkers && offers > ph->goal ? offers - ph->goal
-                                                         : 0;
-    return 0;
-}
-
-/* One phase on a fresh broker; everything is reaped when it returns. */
-static int
-run_phase(bench_t *b, const phase_t *ph, int run, phase_result_t *res)
-{
-    char tag[64];
-    bench_env_t env;
-    if (run)
-        snprintf(tag, sizeof tag, "run%d-%s", run, ph->tag);
-    else
-        snprintf(tag, sizeof tag, "%s", ph->tag);
-    memset(&env, 0, sizeof env);
-    env.opts = &b->opts;
-    env.sh = b->sh;
-    env.latency = ph->latency;
-    int rc = phase_start(b, ph, tag, &env);
-    if (rc == 0)
-        rc = phase_measure(b, ph, res);
-    teardown(b, rc != 0);
-    if (rc && b->opts.keep)
-        fprintf(stderr, "switchboard-bench: phase %s failed; its data and "
-                "log are in %s/%s\n", ph->name, b->root, tag);
-    else if (rc)
-        fprintf(stderr, "switchboard-bench: phase %s failed (--keep keeps "
-                "its data and log)\n", ph->name);
-    return rc;
 }
 
 /* ---- figures -------------------------------------------------------------- */
@@ -507,9 +248,8 @@ cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median of n values; negative (unknown) when any value is. */
-static double
-median(const double *v, size_t n)
+double
+bench_median(const double *v, size_t n)
 {
     double s[99];
     memcpy(s, v, n * sizeof *v);
@@ -607,7 +347,7 @@ print_table(const bench_opts_t *o, double fig[FIG_COUNT][99])
         printf("%-24s %-8s", figures[f].label, figures[f].unit);
         for (uint64_t r = 0; r < o->runs; r++)
             print_value(fig[f][r], figures[f].decimals);
-        print_value(median(fig[f], o->runs), figures[f].decimals);
+        print_value(bench_median(fig[f], o->runs), figures[f].decimals);
         printf("\n");
     }
 }
@@ -618,6 +358,15 @@ percentile_us(const uint64_t *s, uint64_t n, unsigned pct)
 {
     uint64_t rank = (n * pct + 99) / 100;
     return (double)s[rank ? rank - 1 : 0] / 1000.0;
+}
+
+void
+bench_percentiles(uint64_t *s, uint64_t n, double p[4])
+{
+    static const unsigned pct[4] = {50, 90, 99, 100};
+    qsort(s, n, sizeof *s, cmp_u64);
+    for (int i = 0; i < 4; i++)
+        p[i] = n ? percentile_us(s, n, pct[i]) : -1;
 }
 
 static void
@@ -647,22 +396,26 @@ run_all(bench_t *b)
     const bench_opts_t *o = &b->opts;
     uint64_t total = o->clients * o->tasks;
     const phase_t phases[2] = {
-        {"submit", "submit", o->clients, bench_client_pipelined, 0,
-         offsetof(bench_shared_t, submitted),
-         offsetof(bench_shared_t, submit_end), total, false},
-        {"end-to-end", "e2e", o->clients, bench_client_pipelined, o->workers,
-         offsetof(bench_shared_t, done_acked),
-         offsetof(bench_shared_t, done_end), total, false},
+        {.name = "submit", .tag = "submit", .nclients = o->clients,
+         .client = bench_client_pipelined, .nworkers = 0,
+         .counter_off = offsetof(bench_shared_t, submitted),
+         .end_off = offsetof(bench_shared_t, submit_end), .goal = total},
+        {.name = "end-to-end", .tag = "e2e", .nclients = o->clients,
+         .client = bench_client_pipelined, .nworkers = o->workers,
+         .counter_off = offsetof(bench_shared_t, done_acked),
+         .end_off = offsetof(bench_shared_t, done_end), .goal = total},
     };
-    const phase_t latency = {"latency", "latency", 1, bench_client_paced,
-                             o->workers, offsetof(bench_shared_t, nsamples),
-                             0, o->rate * o->seconds, true};
+    const phase_t latency = {
+        .name = "latency", .tag = "latency", .nclients = 1,
+        .client = bench_client_paced, .nworkers = o->workers,
+        .counter_off = offsetof(bench_shared_t, nsamples), .end_off = 0,
+        .goal = o->rate * o->seconds, .latency = true};
     double fig[FIG_COUNT][99];
     uint64_t stale = 0, redelivered = 0;
     for (uint64_t r = 0; r < o->runs; r++) {
         phase_result_t res[2];
         for (int p = 0; p < 2; p++) {
-            if (run_phase(b, &phases[p], (int)r + 1, &res[p]))
+            if (bench_run_phase(b, &phases[p], (int)r + 1, &res[p]))
                 return 1;
             fig[FIG_SUBMIT + p][r] = res[p].tasks_per_s;
             fig[FIG_CPU_SUBMIT + p][r] = res[p].cpu_us_per_task;
@@ -680,7 +433,7 @@ run_all(bench_t *b)
                 res[1].cpu_us_per_task);
     }
     phase_result_t lres;
-    if (run_phase(b, &latency, 0, &lres))
+    if (bench_run_phase(b, &latency, 0, &lres))
         return 1;
     printf("\nswitchboard-bench: clients=%" PRIu64 " workers=%" PRIu64
            " tasks=%" PRIu64 " runs=%" PRIu64 " inflight=%" PRIu64
@@ -694,6 +447,38 @@ run_all(bench_t *b)
     if (redelivered + lres.redelivered)
         printf("note: %" PRIu64 " offers beyond one per task (redelivered)\n",
                redelivered + lres.redelivered);
+    return o->regions ? bench_regions_run(b) : 0;
+}
+
+/*
+ * The shared counters and samples, and the id queue of phase 4 (one slot
+ * without --regions). Both before any fork; 0 or 1 (message printed).
+ */
+static int
+map_shared(bench_t *b)
+{
+    const bench_opts_t *o = &b->opts;
+    uint64_t cap = 1;
+    if (o->regions)
+        cap = o->xtasks > o->xrate * o->xseconds ? o->xtasks
+                                                 : o->xrate * o->xseconds;
+    b->q_size = sizeof *b->q + 3 * cap * sizeof(uint64_t);
+    void *sh = mmap(NULL, b->sh_size, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void *q = mmap(NULL, b->q_size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    b->sh = sh == MAP_FAILED ? NULL : sh;
+    b->q = q == MAP_FAILED ? NULL : q;
+    if (!b->sh || !b->q) {
+        fprintf(stderr, "switchboard-bench: mmap of %zu + %zu bytes: %s\n",
+                b->sh_size, b->q_size, strerror(errno));
+        return 1;
+    }
+    uint64_t *slots = (uint64_t *)(void *)(b->q + 1);
+    b->q->cap = cap;
+    b->q->ids = slots;
+    b->q->acks = slots + cap;
+    b->q->lat = slots + 2 * cap;
     return 0;
 }
 
@@ -713,30 +498,32 @@ main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    b.interrupted = &bench_interrupted;
     const char *tmp = getenv("TMPDIR");
     snprintf(b.root, sizeof b.root, "%s/swb-bench.XXXXXX",
              tmp && *tmp ? tmp : "/tmp");
-    b.sh_size = sizeof *b.sh + o->rate * o->seconds * sizeof b.sh->samples[0];
-    b.kids = calloc(o->clients + o->workers + 1, sizeof *b.kids);
+    uint64_t n = o->rate * o->seconds;
+    if (o->regions && o->xrate * o->xseconds > n)
+        n = o->xrate * o->xseconds;
+    b.sh_size = sizeof *b.sh + n * sizeof b.sh->samples[0];
+    b.kids = calloc(o->clients + o->workers + BENCH_WAITERS + 1,
+                    sizeof *b.kids);
     if (!b.kids || !mkdtemp(b.root)) {
         fprintf(stderr, "switchboard-bench: cannot create %s: %s\n", b.root,
                 strerror(errno));
         free(b.kids);
         return 1;
     }
-    b.sh = mmap(NULL, b.sh_size, PROT_READ | PROT_WRITE,
-                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (b.sh == MAP_FAILED) {
-        fprintf(stderr, "switchboard-bench: mmap of %zu bytes: %s\n",
-                b.sh_size, strerror(errno));
-        b.sh = NULL;
-        rc = 1;
-    } else {
+    rc = map_shared(&b);
+    if (rc == 0) {
         fprintf(stderr, "switchboard-bench: broker %s, data in %s\n",
                 o->broker_bin, b.root);
         rc = run_all(&b);
-        munmap(b.sh, b.sh_size);
     }
+    if (b.sh)
+        munmap(b.sh, b.sh_size);
+    if (b.q)
+        munmap(b.q, b.q_size);
     if (o->keep) {
         fprintf(stderr, "switchboard-bench: kept %s\n", b.root);
     } else {

@@ -1,6 +1,6 @@
 /*
  * bench_proc.c - processes and files for switchboard-bench: starting the
- * real broker binary, forking the bench into client and worker roles,
+ * real broker binaries, forking the bench into client and worker roles,
  * killing and reaping them, reading their CPU time from /proc, free
  * loopback ports and removing the temp folder.
  *
@@ -133,8 +133,9 @@ child_setup(pid_t parent, int deathsig)
 }
 
 pid_t
-bench_spawn_broker(const char *bin, const char *dir, const bench_env_t *env,
-                   const char *peer_ep)
+bench_spawn_broker(const char *bin, const char *dir, const char *client_ep,
+                   const char *worker_ep, const char *peer_ep,
+                   const char *log_level, const char *const *extra)
 {
     char data[4200], log[4200];
     snprintf(data, sizeof data, "%s/data", dir);
@@ -144,19 +145,28 @@ bench_spawn_broker(const char *bin, const char *dir, const bench_env_t *env,
                 strerror(errno));
         return -1;
     }
+    char *argv[32] = {(char *)bin,          "--data",    data,
+                      "--clients",          (char *)client_ep,
+                      "--workers",          (char *)worker_ep,
+                      "--peers",            (char *)peer_ep,
+                      "--http",             "off",
+                      "--log-level",        (char *)log_level,
+                      NULL};
+    size_t n = 13;
+    for (size_t i = 0; extra && extra[i]; i++) {
+        if (n + 1 >= sizeof argv / sizeof argv[0]) {
+            fprintf(stderr, "switchboard-bench: too many broker arguments\n");
+            return -1;
+        }
+        argv[n++] = (char *)extra[i];
+    }
+    argv[n] = NULL;
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         fprintf(stderr, "switchboard-bench: cannot create %s: %s\n", log,
                 strerror(errno));
         return -1;
     }
-    char *argv[] = {(char *)bin,          "--data",    data,
-                    "--clients",          (char *)env->client_ep,
-                    "--workers",          (char *)env->worker_ep,
-                    "--peers",            (char *)peer_ep,
-                    "--http",             "off",
-                    "--log-level",        "warn",
-                    NULL};
     fflush(NULL);
     pid_t parent = getpid();
     pid_t pid = fork();

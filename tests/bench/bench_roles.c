@@ -12,6 +12,19 @@
  *   every offer with DONE at once. A DONE counts as acknowledged when
  *   swb_worker_unacked() drops. With env->latency it stores now - send
  *   time, taken the moment swb_worker_poll returns the offer.
+ * - waiter (region phases, env->waiters): takes acknowledged ids from the
+ *   queue (bench.h) in order and WAITs for each at the client endpoint
+ *   (the origin) until it is final; with env->latency it stores final
+ *   time - ack time. A waiter asks for the next id the moment it is
+ *   free, so with BENCH_WAITERS of them a WAIT is pending before the task
+ *   can end, unless tasks pile up (counted as `late` in latency phases).
+ *
+ * With env->lang, tasks ask for BENCH_LANG writing at B2 and workers
+ * write it at C1. With env->waiters, each client first submits one probe
+ * task and waits until it is completed (at the origin: so the peer's
+ * agents are known and the link is warm) before it counts itself ready,
+ * and publishes the id of every acknowledged submit in the queue; the
+ * queue has one writer, so such a phase has one client.
  *
  * Every child reports into the shared counters (bench.h) and bounds every
  * wait: a broker silent for BENCH_STALL_MS makes it print why and exit 1.
@@ -60,12 +73,67 @@ typedef struct bench_client {
     uint64_t sent;
     uint64_t answered;
     char channel[sizeof BENCH_CHANNEL];
+    char lang_name[sizeof BENCH_LANG];
+    swb_level_t lang;
     uint8_t payload[BENCH_PAYLOAD];
     swb_task_spec_t spec;
 } bench_client_t;
 
-/* Connects and waits until the broker answers a request (a STATUS of a
- * task that does not exist), then counts itself ready. */
+/* Waits until the broker answers a request (a STATUS of a task that does
+ * not exist). */
+static int
+client_connect(swb_client_t *c, const bench_env_t *env, const char *role,
+               int index)
+{
+    uint64_t end = bench_now_ns() + BENCH_CONNECT_MS * 1000000ull;
+    for (;;) {
+        swb_task_t t;
+        memset(&t, 0, sizeof t);
+        swb_err_t rc = swb_client_status(c, 1, &t, NULL);
+        swb_codec_free(&swb_task_schema, &t);
+        if (rc != SWB_EUNREACHABLE)
+            return 0;
+        if (stopping(env))
+            return -1;
+        if (bench_now_ns() >= end) {
+            role_fail(role, index, "broker at %s did not answer within %d s",
+                      env->client_ep, BENCH_CONNECT_MS / 1000);
+            return -1;
+        }
+    }
+}
+
+/* One task through the whole path, before the measurement: it must be
+ * completed within BENCH_CONNECT_MS. Its payload is not a time stamp,
+ * so workers do not sample it. */
+static int
+client_probe(bench_client_t *k)
+{
+    uint64_t id = 0;
+    swb_task_t t;
+    swb_err_t rc = swb_client_submit(k->c, &k->spec, &id, NULL);
+    if (rc) {
+        role_fail("client", k->index, "probe submit failed: %s (%s)",
+                  swb_strerror(rc), swb_client_last_error(k->c));
+        return -1;
+    }
+    atomic_fetch_add(&k->env->sh->probes, 1);
+    rc = swb_client_wait(k->c, id, BENCH_CONNECT_MS, &t, NULL);
+    bool ok = rc == SWB_OK && t.state && strcmp(t.state, "completed") == 0;
+    if (!ok)
+        role_fail("client", k->index, "probe task %" PRIu64 " not completed "
+                  "within %d s (%s; region %s, hand %s): is the peer linked "
+                  "and are its workers there?", id, BENCH_CONNECT_MS / 1000,
+                  rc ? swb_strerror(rc) : t.state ? t.state : "?",
+                  rc == SWB_OK && t.region ? t.region : "-",
+                  rc == SWB_OK && t.hand ? t.hand : "-");
+    if (rc == SWB_OK)
+        swb_codec_free(&swb_task_schema, &t);
+    return ok ? 0 : -1;
+}
+
+/* Connects and waits until the broker answers, probes when the phase
+ * has waiters, then counts itself ready. */
 static int
 client_open(bench_client_t *k, const bench_env_t *env, int index)
 {
@@ -77,28 +145,23 @@ client_open(bench_client_t *k, const bench_env_t *env, int index)
     k->spec.channel = k->channel;
     k->spec.payload.data = k->payload;
     k->spec.payload.len = sizeof k->payload;
+    if (env->lang) {
+        memcpy(k->lang_name, BENCH_LANG, sizeof k->lang_name);
+        k->lang.name = k->lang_name;
+        k->lang.level = BENCH_LANG_TASK;
+        k->spec.lang.v = &k->lang;
+        k->spec.lang.n = 1;
+    }
     swb_err_t rc = swb_client_new(env->client_ep, 1000, &k->c);
     if (rc) {
         role_fail("client", index, "cannot create a client for %s: %s",
                   env->client_ep, swb_strerror(rc));
         return -1;
     }
-    uint64_t end = bench_now_ns() + BENCH_CONNECT_MS * 1000000ull;
-    for (;;) {
-        swb_task_t t;
-        memset(&t, 0, sizeof t);
-        rc = swb_client_status(k->c, 1, &t, NULL);
-        swb_codec_free(&swb_task_schema, &t);
-        if (rc != SWB_EUNREACHABLE)
-            break;
-        if (stopping(env))
-            return -1;
-        if (bench_now_ns() >= end) {
-            role_fail("client", index, "broker at %s did not answer within "
-                      "%d s", env->client_ep, BENCH_CONNECT_MS / 1000);
-            return -1;
-        }
-    }
+    if (client_connect(k->c, env, "client", index))
+        return -1;
+    if (env->waiters && client_probe(k))
+        return -1;
     atomic_fetch_add(&env->sh->ready, 1);
     return 0;
 }
@@ -140,6 +203,25 @@ client_send(bench_client_t *k)
     return 0;
 }
 
+/* Puts an acknowledged id and its ack time into the queue (one writer:
+ * slots first, then the count the waiters read). */
+static int
+client_publish(bench_client_t *k, uint64_t id)
+{
+    bench_shared_t *sh = k->env->sh;
+    bench_queue_t *q = k->env->q;
+    uint64_t slot = atomic_load(&sh->published);
+    if (slot >= q->cap) {
+        role_fail("client", k->index, "id queue full (%" PRIu64 " slots)",
+                  q->cap);
+        return -1;
+    }
+    q->ids[slot] = id;
+    q->acks[slot] = bench_now_ns();
+    atomic_store(&sh->published, slot + 1);
+    return 0;
+}
+
 /*
  * Takes one submit reply within timeout_ms: 1 when one came, 0 when none
  * did, -1 when the broker refused the submit (a benchmark must not see
@@ -161,6 +243,8 @@ client_ack(bench_client_t *k, int timeout_ms)
     }
     k->answered++;
     atomic_fetch_add(&k->env->sh->submitted, 1);
+    if (k->env->waiters && client_publish(k, id))
+        return -1;
     return 1;
 }
 
@@ -191,7 +275,8 @@ int
 bench_client_pipelined(const bench_env_t *env, int index)
 {
     bench_client_t k;
-    uint64_t total = env->opts->tasks, window = env->opts->inflight;
+    uint64_t total = env->tasks ? env->tasks : env->opts->tasks;
+    uint64_t window = env->opts->inflight;
     int rc = 1;
     if (client_open(&k, env, index) || client_wait_go(&k))
         goto out;
@@ -236,13 +321,15 @@ int
 bench_client_paced(const bench_env_t *env, int index)
 {
     bench_client_t k;
-    uint64_t total = env->opts->rate * env->opts->seconds;
+    uint64_t rate = env->rate ? env->rate : env->opts->rate;
+    uint64_t secs = env->seconds ? env->seconds : env->opts->seconds;
+    uint64_t total = rate * secs;
     int rc = 1;
     if (client_open(&k, env, index) || client_wait_go(&k))
         goto out;
     uint64_t start = env->sh->go_ns;
     for (uint64_t i = 0; i < total && !stopping(env); i++) {
-        if (client_pace(&k, start + i * 1000000000ull / env->opts->rate))
+        if (client_pace(&k, start + i * 1000000000ull / rate))
             goto out;
         uint64_t t = bench_now_ns();
         memcpy(k.payload, &t, sizeof t);
@@ -271,8 +358,10 @@ static int
 worker_open(bench_worker_t *k, const bench_env_t *env, int index)
 {
     char site[] = "bench", agent[32], channel[] = BENCH_CHANNEL;
+    char lang[] = BENCH_LANG;
     char *channels[] = {channel};
     swb_level_t cap = {channel, env->opts->capacity};
+    swb_level_t writes = {lang, BENCH_LANG_AGENT};
     swb_m_hello_t p;
     memset(k, 0, sizeof *k);
     k->env = env;
@@ -285,6 +374,10 @@ worker_open(bench_worker_t *k, const bench_env_t *env, int index)
     p.channels.n = 1;
     p.capacity.v = &cap;
     p.capacity.n = 1;
+    if (env->lang) {
+        p.writes.v = &writes;
+        p.writes.n = 1;
+    }
     swb_err_t rc = swb_worker_new(env->worker_ep, &p, &k->w);
     if (rc) {
         role_fail("worker", index, "cannot create a worker for %s: %s",
@@ -410,5 +503,100 @@ bench_worker(const bench_env_t *env, int index)
     rc = 0;
 out:
     swb_worker_destroy(&k.w, 500);
+    return rc;
+}
+
+/* ---- waiter --------------------------------------------------------------- */
+
+/* Takes the next published slot; false when there is none. */
+static bool
+waiter_claim(bench_shared_t *sh, uint64_t *slot)
+{
+    uint_fast64_t c = atomic_load(&sh->claimed);
+    while (c < atomic_load(&sh->published))
+        if (atomic_compare_exchange_weak(&sh->claimed, &c, c + 1)) {
+            *slot = c;
+            return true;
+        }
+    return false;
+}
+
+/* WAITs (in one-second slices, so that stop is seen) until task `id` is
+ * final: 1 final (state in *t, owned by the caller), 0 told to stop, -1
+ * the broker failed. */
+static int
+waiter_wait(swb_client_t *c, const bench_env_t *env, int index, uint64_t id,
+            swb_task_t *t)
+{
+    for (;;) {
+        swb_err_t rc = swb_client_wait(c, id, 1000, t, NULL);
+        if (rc) {
+            role_fail("waiter", index, "WAIT for task %" PRIu64 " failed: %s "
+                      "(%s)", id, swb_strerror(rc), swb_client_last_error(c));
+            return -1;
+        }
+        if (t->state && swb_state_final(swb_state_parse(t->state)))
+            return 1;
+        swb_codec_free(&swb_task_schema, t);
+        if (stopping(env))
+            return 0;
+    }
+}
+
+/* A task final at `now`: count it, sample it, and the one that completes
+ * the goal records the time. */
+static void
+waiter_count(const bench_env_t *env, uint64_t slot, const swb_task_t *t,
+             uint64_t now)
+{
+    bench_shared_t *sh = env->sh;
+    bench_queue_t *q = env->q;
+    if (strcmp(t->state, "completed") != 0)
+        atomic_fetch_add(&sh->failed, 1);
+    if (env->latency && now >= q->acks[slot]) {
+        uint64_t i = atomic_fetch_add(&q->nlat, 1);
+        if (i < q->cap)
+            q->lat[i] = now - q->acks[slot];
+    }
+    uint64_t before = atomic_fetch_add(&sh->final, 1);
+    if (before + 1 == sh->goal)
+        atomic_store(&sh->final_end, now);
+}
+
+int
+bench_waiter(const bench_env_t *env, int index)
+{
+    swb_client_t *c = NULL;
+    swb_err_t e = swb_client_new(env->client_ep, 1000, &c);
+    int rc = 1;
+    if (e) {
+        role_fail("waiter", index, "cannot create a client for %s: %s",
+                  env->client_ep, swb_strerror(e));
+        return 1;
+    }
+    if (client_connect(c, env, "waiter", index))
+        goto out;
+    atomic_fetch_add(&env->sh->ready, 1);
+    while (!stopping(env)) {
+        uint64_t slot;
+        if (!waiter_claim(env->sh, &slot)) {
+            bench_sleep_ns(200000);
+            continue;
+        }
+        if (env->latency && bench_now_ns() - env->q->acks[slot] >
+                                BENCH_LATE_NS)
+            atomic_fetch_add(&env->sh->late, 1);
+        swb_task_t t;
+        int r = waiter_wait(c, env, index, env->q->ids[slot], &t);
+        if (r < 0)
+            goto out;
+        if (r == 0)
+            break;
+        waiter_count(env, slot, &t, bench_now_ns());
+        swb_codec_free(&swb_task_schema, &t);
+    }
+    rc = 0;
+out:
+    swb_client_destroy(&c);
     return rc;
 }

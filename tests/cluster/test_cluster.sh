@@ -218,7 +218,7 @@ run() { # NAME FN
         CLUSTER_DIR=
         CLUSTER_PREFIX=
         [[ ${SWB_CLUSTER_KEEP:-0} == 1 ]] && CLUSTER_KEEP=1
-        cluster_up 2>/dev/null || exit 1
+        cluster_up || exit 1
         results=()
         failed=0
         "$fn"

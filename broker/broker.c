@@ -667,7 +667,7 @@ swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop)
             b->cfg->clients_ep, b->cfg->workers_ep, b->cfg->http,
             b->cfg->data_dir, b->auth ? "curve" : "plain");
     while (!*stop) {
-        int rc = zmq_poll(items, nitems, 50);
+        int rc = zmq_poll(items, nitems, swb_peer_poll_ms(b, 50));
         if (rc < 0 && errno != EINTR) {
             swb_log(SWB_LOG_ERROR, "broker", "poll_failed", "errno=%d", errno);
             free(items);
@@ -714,6 +714,7 @@ swb_broker_run(swb_broker_t *b, volatile sig_atomic_t *stop)
             malloc_trim(0);
             next_trim = b->now + 5000;
         }
+        swb_overflow_run(b); /* gated by its own tick (overflow.c) */
         swb_dispatch_run(b);
         swb_retention_pass(b); /* bounded: removes old finished tasks */
         swb_stats_tick(b);

@@ -187,7 +187,10 @@ void swb_peer_close(swb_broker_t *b);
 size_t swb_peer_poll_items(swb_broker_t *b, zmq_pollitem_t *items, size_t max);
 /* Takes at most one message from each peer socket; true if any. */
 bool swb_peer_receive(swb_broker_t *b);
-/* Hellos, adverts, peers going down, then handoff and overflow timers. */
+/* How long the loop may sleep in poll: max_ms, or less when overflow.c
+ * wants to run sooner. */
+int swb_peer_poll_ms(const swb_broker_t *b, int max_ms);
+/* Hellos, adverts, peers going down, then handoff timers. */
 void swb_peer_timers(swb_broker_t *b);
 /* True while p talks to us as an origin (within --peer-down-ms). */
 bool swb_peer_origin_alive(const swb_broker_t *b, const swb_peer_t *o);
@@ -236,8 +239,10 @@ void swb_handoff_on_result_ack(swb_broker_t *b, swb_peer_t *o,
                                const swb_m_hand_t *h);
 void swb_handoff_on_peer_cancel(swb_broker_t *b, swb_peer_t *o,
                                 const swb_m_hand_t *h);
-/* The origin took oid back: drop our copy (never started) and confirm. */
-void swb_handoff_drop(swb_broker_t *b, swb_peer_t *o, uint64_t oid);
+/* The origin took oid (hand-offs up to seq) back: drop our copy (never
+ * started) and confirm. */
+void swb_handoff_drop(swb_broker_t *b, swb_peer_t *o, uint64_t oid,
+                      uint64_t seq);
 /* Peer: false when t may not be offered yet (its origin has not said GO:
  * it leaves the router and START is sent). */
 bool swb_handoff_may_offer(swb_broker_t *b, swb_btask_t *t);
@@ -263,6 +268,9 @@ void swb_handoff_reset(swb_broker_t *b);
 /* ---- overflow.c ---- */
 /* Hands waiting tasks to peers by the rules of overflow.c. */
 void swb_overflow_run(swb_broker_t *b);
+/* New work found no free agent here: weigh the queues soon, not at the
+ * next tick. */
+void swb_overflow_soon(swb_broker_t *b);
 
 /* ---- client_api.c ---- */
 void swb_client_api_handle(swb_broker_t *b, const uint8_t *rid, size_t rid_len,

@@ -259,6 +259,8 @@ swb_dispatch_run(swb_broker_t *b)
         swb_session_t *s = swb_router_pick_agent(b->router, t, b->now_wall);
         if (s)
             offer(b, s, t);
+        else if (b->fed && !t->foreign)
+            swb_overflow_soon(b); /* perhaps another region can */
     }
     swb_session_t *s;
     while ((s = zlistx_first(b->freed))) {

@@ -118,28 +118,34 @@ swb_handoff_unlink(swb_btask_t *t)
     unlink_task(t);
 }
 
+/* Notes that p must drop its copies of task id up to hand-off seq
+ * (durably, until it answers RECLAIMED). */
 static void
-add_reclaim(swb_broker_t *b, swb_peer_t *p, uint64_t id)
+add_reclaim(swb_broker_t *b, swb_peer_t *p, uint64_t id, uint64_t seq)
 {
-    for (uint64_t *v = zlistx_first(p->reclaims); v;
-         v = zlistx_next(p->reclaims))
-        if (*v == id)
-            return;
-    uint64_t *v = malloc(sizeof *v);
+    swb_idref_t *v;
+    for (v = zlistx_first(p->reclaims); v; v = zlistx_next(p->reclaims))
+        if (v->id == id)
+            break;
+    if (!v && (v = calloc(1, sizeof *v))) {
+        v->id = id;
+        zlistx_add_end(p->reclaims, v);
+    }
     if (!v)
         return;
-    *v = id;
-    zlistx_add_end(p->reclaims, v);
-    hput(b, 'R', p->name, id, id);
+    if (seq > v->seq)
+        v->seq = seq;
+    hput(b, 'R', p->name, id, v->seq);
 }
 
 static void
 send_hand(swb_broker_t *b, swb_peer_t *p, bool to_origin, swb_msg_type_t type,
-          uint64_t id, uint64_t peer_id, bool ok)
+          uint64_t id, uint64_t peer_id, uint64_t seq, bool ok)
 {
     swb_msg_t m = {.type = type};
     m.u.hand.id = id;
     m.u.hand.peer_id = peer_id;
+    m.u.hand.seq = seq;
     m.u.hand.ok = ok;
     swb_peer_send(b, p, to_origin, &m);
 }
@@ -151,6 +157,7 @@ send_forward(swb_broker_t *b, swb_peer_t *p, swb_btask_t *t)
 {
     swb_msg_t m = {.type = SWB_MSG_FORWARD};
     m.u.forward.id = t->rec.id;
+    m.u.forward.seq = t->rec.hand_seq;
     m.u.forward.created = t->rec.created;
     m.u.forward.task = t->rec.spec;
     swb_peer_send(b, p, false, &m);
@@ -163,6 +170,7 @@ swb_handoff_forward(swb_broker_t *b, swb_btask_t *t, swb_peer_t *p)
     swb_dispatch_forget(b, t);
     swb_btask_set_str(&t->rec.region, p->name);
     t->rec.peer_id = 0;
+    t->rec.hand_seq++; /* a new hand-off: old messages cannot touch it */
     swb_btask_set_hand(t, SWB_HAND_SENDING);
     swb_broker_set_state(b, t, SWB_ST_FORWARDED);
     link_task(p->out, t);
@@ -172,13 +180,13 @@ swb_handoff_forward(swb_broker_t *b, swb_btask_t *t, swb_peer_t *p)
             (unsigned long long)t->rec.id, p->name);
 }
 
-/* The origin's task id forwarded to p, or NULL. */
+/* The origin's task id if it is in hand-off seq to p now, or NULL. */
 static swb_btask_t *
-out_task(swb_broker_t *b, const swb_peer_t *p, uint64_t id)
+out_task(swb_broker_t *b, const swb_peer_t *p, uint64_t id, uint64_t seq)
 {
     swb_btask_t *t = zhashx_lookup(b->tasks, &id);
     if (!t || t->state != SWB_ST_FORWARDED || !t->rec.region ||
-        strcmp(t->rec.region, p->name) != 0)
+        strcmp(t->rec.region, p->name) != 0 || t->rec.hand_seq != seq)
         return NULL;
     return t;
 }
@@ -201,9 +209,9 @@ void
 swb_handoff_on_forwarded(swb_broker_t *b, swb_peer_t *p,
                          const swb_m_hand_t *h)
 {
-    swb_btask_t *t = out_task(b, p, h->id);
-    if (!t) { /* taken back meanwhile: the peer must drop its copy */
-        add_reclaim(b, p, h->id);
+    swb_btask_t *t = out_task(b, p, h->id, h->seq);
+    if (!t) { /* taken back meanwhile: the peer must drop that copy */
+        add_reclaim(b, p, h->id, h->seq);
         return;
     }
     if (t->hand == SWB_HAND_SENDING) {
@@ -219,7 +227,10 @@ swb_handoff_on_forwarded(swb_broker_t *b, swb_peer_t *p,
 void
 swb_handoff_on_refused(swb_broker_t *b, swb_peer_t *p, const swb_m_error_t *e)
 {
-    swb_btask_t *t = e->id ? out_task(b, p, e->id) : NULL;
+    swb_btask_t *t = zhashx_lookup(b->tasks, &e->id);
+    if (t && (t->state != SWB_ST_FORWARDED || !t->rec.region ||
+              strcmp(t->rec.region, p->name) != 0))
+        t = NULL;
     swb_log(SWB_LOG_WARN, "peer", "peer_error", "peer=%s task=%llu code=%s "
             "field=\"%s\" why=\"%s\"", p->name, (unsigned long long)e->id,
             e->code, e->field ? e->field : "", e->message);
@@ -236,14 +247,16 @@ swb_handoff_on_refused(swb_broker_t *b, swb_peer_t *p, const swb_m_error_t *e)
 void
 swb_handoff_on_start(swb_broker_t *b, swb_peer_t *p, const swb_m_hand_t *h)
 {
-    swb_btask_t *t = out_task(b, p, h->id);
+    swb_btask_t *t = out_task(b, p, h->id, h->seq);
     if (t && t->hand != SWB_HAND_STARTED) {
         swb_btask_set_hand(t, SWB_HAND_STARTED);
         if (h->peer_id)
             t->rec.peer_id = h->peer_id;
         swb_broker_touch(b, t); /* durable before the GO leaves */
     }
-    send_hand(b, p, false, SWB_MSG_GO, h->id, 0, t != NULL);
+    /* the answer names the copy that asked (peer_id), so it can never
+     * reach another copy of the task */
+    send_hand(b, p, false, SWB_MSG_GO, h->id, h->peer_id, h->seq, t != NULL);
 }
 
 void
@@ -252,7 +265,7 @@ swb_handoff_on_result(swb_broker_t *b, swb_peer_t *p, swb_m_task_t *r)
     swb_task_t *rec = r->task;
     uint64_t id = rec ? rec->peer_id : 0;
     int st = rec ? swb_state_parse(rec->state) : -1;
-    swb_btask_t *t = id ? out_task(b, p, id) : NULL;
+    swb_btask_t *t = id ? out_task(b, p, id, rec->hand_seq) : NULL;
     if (!rec || st < 0 || !swb_state_final(st)) {
         swb_log(SWB_LOG_WARN, "peer", "bad_result", "peer=%s task=%llu",
                 p->name, (unsigned long long)id);
@@ -281,16 +294,19 @@ swb_handoff_on_result(swb_broker_t *b, swb_peer_t *p, swb_m_task_t *r)
                 rec->state, rec->agent ? rec->agent : "-");
     }
     /* acknowledged after the commit, known or not, so it stops */
-    send_hand(b, p, false, SWB_MSG_RESULT_ACK, id, 0, true);
+    send_hand(b, p, false, SWB_MSG_RESULT_ACK, id, rec->id, rec->hand_seq,
+              true);
 }
 
 void
 swb_handoff_on_reclaimed(swb_broker_t *b, swb_peer_t *p,
                          const swb_m_hand_t *h)
 {
-    for (uint64_t *v = zlistx_first(p->reclaims); v;
+    for (swb_idref_t *v = zlistx_first(p->reclaims); v;
          v = zlistx_next(p->reclaims))
-        if (*v == h->id) {
+        if (v->id == h->id) {
+            if (h->seq < v->seq)
+                return; /* a later hand-off is still to be dropped */
             zlistx_delete(p->reclaims, zlistx_cursor(p->reclaims));
             hdel(b, 'R', p->name, h->id);
             return;
@@ -307,42 +323,60 @@ swb_handoff_cancel(swb_broker_t *b, swb_btask_t *t)
     if (t->state != SWB_ST_FORWARDED || !p)
         return true;
     if (t->hand == SWB_HAND_STARTED) { /* it runs there: ask, wait */
-        send_hand(b, p, false, SWB_MSG_PEER_CANCEL, t->rec.id, 0, true);
+        send_hand(b, p, false, SWB_MSG_PEER_CANCEL, t->rec.id, t->rec.peer_id,
+                  t->rec.hand_seq, true);
         return false;
     }
     unlink_task(t); /* never started there: the peer drops its copy */
-    add_reclaim(b, p, t->rec.id);
+    add_reclaim(b, p, t->rec.id, t->rec.hand_seq);
     swb_btask_set_hand(t, SWB_HAND_NONE);
     return true;
 }
 
 /* ---- peer side ---- */
 
-/* True when local task id is one the origin took back (canceled here,
- * phase none): the origin may hand the same task over again. */
+/* What the peer knows of its copy with local id: its hand-off seq, and
+ * whether it was dropped (canceled here on the origin's word, phase
+ * none). False when there is no such record. */
 static bool
-was_dropped(swb_broker_t *b, uint64_t id)
+copy_info(swb_broker_t *b, uint64_t id, uint64_t *seq, bool *dropped)
 {
     swb_btask_t *t = zhashx_lookup(b->tasks, &id);
-    if (t)
-        return t->hand == SWB_HAND_NONE;
+    if (t) {
+        *seq = t->rec.hand_seq;
+        *dropped = t->hand == SWB_HAND_NONE;
+        return true;
+    }
     swb_task_t rec;
     if (swb_broker_load(b, id, &rec, NULL) != SWB_OK)
         return false;
-    bool dropped = !rec.hand;
+    *seq = rec.hand_seq;
+    *dropped = !rec.hand;
     swb_codec_free(&swb_task_schema, &rec);
-    return dropped;
+    return true;
 }
+
+static void drop_task(swb_broker_t *b, swb_peer_t *o, swb_btask_t *t);
 
 void
 swb_handoff_on_forward(swb_broker_t *b, swb_peer_t *o, swb_m_forward_t *f)
 {
     const uint8_t *rid = (const uint8_t *)o->name;
     size_t rid_len = strlen(o->name);
-    uint64_t seen = local_id(b, o, f->id);
-    if (seen && !was_dropped(b, seen)) {
-        send_hand(b, o, true, SWB_MSG_FORWARDED, f->id, seen, true);
-        return;
+    uint64_t seen = local_id(b, o, f->id), seq = 0;
+    bool dropped = false;
+    if (seen && copy_info(b, seen, &seq, &dropped)) {
+        if (seq > f->seq || (seq == f->seq && dropped))
+            return; /* a resend of a hand-off the origin took back */
+        if (seq == f->seq) { /* a resend: the same copy */
+            send_hand(b, o, true, SWB_MSG_FORWARDED, f->id, seen, seq, true);
+            return;
+        }
+        /* a newer hand-off: the origin took the older one back */
+        swb_btask_t *old = zhashx_lookup(b->tasks, &seen);
+        if (old && old->foreign && old->hand == SWB_HAND_HELD &&
+            !swb_state_final(old->state))
+            drop_task(b, o, old);
     }
     swb_task_spec_t *sp = f->task;
     const char *why = NULL;
@@ -381,6 +415,7 @@ swb_handoff_on_forward(swb_broker_t *b, swb_peer_t *o, swb_m_forward_t *f)
         t->rec.created = f->created;
     swb_btask_set_str(&t->rec.region, o->name);
     t->rec.peer_id = f->id;
+    t->rec.hand_seq = f->seq;
     t->foreign = true;
     swb_btask_set_hand(t, SWB_HAND_HELD);
     zhashx_insert(b->tasks, &t->rec.id, t);
@@ -392,12 +427,12 @@ swb_handoff_on_forward(swb_broker_t *b, swb_peer_t *o, swb_m_forward_t *f)
     uint64_t *idp = malloc(sizeof *idp);
     if (n && idp) {
         *idp = id;
-        zhashx_insert(b->new_keys, k, idp);
+        zhashx_update(b->new_keys, k, idp); /* may replace an older copy */
     } else {
         free(idp);
     }
     hput(b, 'F', o->name, f->id, id);
-    send_hand(b, o, true, SWB_MSG_FORWARDED, f->id, id, true);
+    send_hand(b, o, true, SWB_MSG_FORWARDED, f->id, id, f->seq, true);
     swb_log(SWB_LOG_INFO, "peer", "taken", "task=%llu origin=%s origin_id=%llu",
             (unsigned long long)id, o->name, (unsigned long long)f->id);
 }
@@ -446,7 +481,8 @@ swb_handoff_may_offer(swb_broker_t *b, swb_btask_t *t)
         return false;
     }
     link_task(o->in, t);
-    send_hand(b, o, true, SWB_MSG_START, t->rec.peer_id, t->rec.id, true);
+    send_hand(b, o, true, SWB_MSG_START, t->rec.peer_id, t->rec.id,
+              t->rec.hand_seq, true);
     t->hand_sent = b->now;
     return false;
 }
@@ -480,11 +516,24 @@ drop_task(swb_broker_t *b, swb_peer_t *o, swb_btask_t *t)
             (unsigned long long)t->rec.peer_id);
 }
 
+/* The copy a message names by its own id (peer_id), if it is still the
+ * live copy of that origin's task and hand-off: never another copy. */
+static swb_btask_t *
+named_copy(swb_broker_t *b, const swb_peer_t *o, const swb_m_hand_t *h)
+{
+    swb_btask_t *t = zhashx_lookup(b->tasks, &h->peer_id);
+    if (!t || !t->foreign || t->rec.peer_id != h->id ||
+        t->rec.hand_seq != h->seq || strcmp(t->rec.region, o->name) != 0 ||
+        swb_state_final(t->state))
+        return NULL;
+    return t;
+}
+
 void
 swb_handoff_on_go(swb_broker_t *b, swb_peer_t *o, const swb_m_hand_t *h)
 {
-    swb_btask_t *t = in_task(b, o, h->id);
-    if (!t || t->hand != SWB_HAND_HELD || swb_state_final(t->state))
+    swb_btask_t *t = named_copy(b, o, h);
+    if (!t || t->hand != SWB_HAND_HELD)
         return;
     if (!h->ok) {
         drop_task(b, o, t);
@@ -500,21 +549,24 @@ swb_handoff_on_go(swb_broker_t *b, swb_peer_t *o, const swb_m_hand_t *h)
 }
 
 void
-swb_handoff_drop(swb_broker_t *b, swb_peer_t *o, uint64_t oid)
+swb_handoff_drop(swb_broker_t *b, swb_peer_t *o, uint64_t oid, uint64_t seq)
 {
+    /* the newest copy, if it is of that hand-off or an older one (older
+     * copies were dropped when a newer one came) */
     swb_btask_t *t = in_task(b, o, oid);
-    if (t && t->hand == SWB_HAND_HELD && !swb_state_final(t->state))
+    if (t && t->rec.hand_seq <= seq && t->hand == SWB_HAND_HELD &&
+        !swb_state_final(t->state))
         drop_task(b, o, t);
     /* started ones cannot be in the list: the origin said GO for them */
-    send_hand(b, o, true, SWB_MSG_RECLAIMED, oid, 0, true);
+    send_hand(b, o, true, SWB_MSG_RECLAIMED, oid, 0, seq, true);
 }
 
 void
 swb_handoff_on_peer_cancel(swb_broker_t *b, swb_peer_t *o,
                            const swb_m_hand_t *h)
 {
-    swb_btask_t *t = in_task(b, o, h->id);
-    if (t && !swb_state_final(t->state)) {
+    swb_btask_t *t = named_copy(b, o, h);
+    if (t) {
         char why[120];
         snprintf(why, sizeof why, "canceled by the client in region %s",
                  o->name);
@@ -612,7 +664,7 @@ peer_timers(swb_broker_t *b, swb_peer_t *p)
             char why[120];
             snprintf(why, sizeof why, "taken back from region %s (down)",
                      p->name);
-            add_reclaim(b, p, t->rec.id);
+            add_reclaim(b, p, t->rec.id, t->rec.hand_seq);
             take_back(b, p, t, why);
             swb_log(SWB_LOG_WARN, "peer", "reclaimed", "task=%llu peer=%s",
                     (unsigned long long)t->rec.id, p->name);
@@ -628,7 +680,7 @@ peer_timers(swb_broker_t *b, swb_peer_t *p)
     for (t = zlistx_first(p->in); t; t = zlistx_next(p->in))
         if (b->now - t->hand_sent >= RESEND_MS) {
             send_hand(b, p, true, SWB_MSG_START, t->rec.peer_id, t->rec.id,
-                      true);
+                      t->rec.hand_seq, true);
             t->hand_sent = b->now;
         }
     for (swb_report_t *r = zlistx_first(p->reports); r;
@@ -685,13 +737,14 @@ load_one(const void *key, size_t klen, const void *val, size_t vlen,
     swb_peer_t *p = swb_peer_find(b, region, strlen(region));
     if (!p)
         return 0;
-    if (tag == 'R') {
-        uint64_t *v = malloc(sizeof *v);
+    if (tag == 'R') { /* value: the hand-off seq */
+        swb_idref_t *v = calloc(1, sizeof *v);
         if (v) {
-            *v = id;
+            v->id = id;
+            v->seq = swb_store_key_u64(val);
             zlistx_add_end(p->reclaims, v);
         }
-    } else if (tag == 'P') {
+    } else if (tag == 'P') { /* value: the local id */
         add_report(p, id, swb_store_key_u64(val));
     }
     return 0;

@@ -2,7 +2,7 @@
  * overflow.c - which waiting task goes to which peer region (PRODUCT.md
  * 5: overflow and follow-the-sun).
  *
- * Every 50 ms this walks the requirement classes of this region's own
+ * Every 50 ms (5 ms after new work found no free agent here) this walks the requirement classes of this region's own
  * waiting work (router.h swb_router_each_queue: classes, not tasks). A
  * class's first task goes to a peer when
  *   - no agent here could take it: nobody eligible is connected at an
@@ -30,6 +30,7 @@
 #include "swb_log.h"
 
 #define OVERFLOW_TICK_MS 50
+#define OVERFLOW_SOON_MS 5 /* least gap when new work found nobody here */
 #define MAX_PER_CLASS 200 /* tasks handed out per class and tick */
 
 /* The best peer for spec and its predicted wait; NULL when none. */
@@ -118,10 +119,21 @@ weigh_queue(const swb_router_queue_t *q, void *arg)
 void
 swb_overflow_run(swb_broker_t *b)
 {
-    static const uint64_t tick = OVERFLOW_TICK_MS;
-    if (!b->fed || b->now < b->fed->next_overflow ||
-        b->now < b->fed->quiet_until)
+    if (!b->fed || b->now < b->fed->next_overflow)
         return;
-    b->fed->next_overflow = b->now + tick;
+    if (b->now < b->fed->quiet_until) {
+        b->fed->next_overflow = b->fed->quiet_until;
+        return;
+    }
+    b->fed->last_overflow = b->now;
+    b->fed->next_overflow = b->now + OVERFLOW_TICK_MS;
     swb_router_each_queue(b->router, weigh_queue, b, MAX_PER_CLASS);
+}
+
+void
+swb_overflow_soon(swb_broker_t *b)
+{
+    uint64_t soon = b->fed ? b->fed->last_overflow + OVERFLOW_SOON_MS : 0;
+    if (b->fed && soon < b->fed->next_overflow)
+        b->fed->next_overflow = soon;
 }

@@ -86,6 +86,12 @@ peer_socket_opts(swb_broker_t *b, zsock_t *s)
     zsock_set_sndhwm(s, 100000);
     zsock_set_rcvhwm(s, 100000);
     zsock_set_linger(s, 0); /* everything is resent until answered */
+    /* ZMTP heartbeats: a connection silent through a partition is closed
+     * and made again, instead of waiting out TCP's retransmission
+     * backoff once the link is back (seconds to minutes) */
+    zsock_set_heartbeat_ivl(s, 1000);
+    zsock_set_heartbeat_timeout(s, (int)b->cfg->peer_down_ms);
+    zsock_set_connect_timeout(s, 1000);
 }
 
 swb_err_t
@@ -286,7 +292,7 @@ from_origin(swb_broker_t *b, swb_peer_t *o, swb_msg_t *m)
     case SWB_MSG_PEER_HELLO: {
         swb_idref_t *ids = m->u.peer_hello.reclaimed.v;
         for (size_t i = 0; i < m->u.peer_hello.reclaimed.n; i++)
-            swb_handoff_drop(b, o, ids[i].id);
+            swb_handoff_drop(b, o, ids[i].id, ids[i].seq);
         send_advert(b, o);
         break;
     }
@@ -444,6 +450,15 @@ swb_peer_receive(swb_broker_t *b)
 
 /* ---- timers ---- */
 
+int
+swb_peer_poll_ms(const swb_broker_t *b, int max_ms)
+{
+    if (!b->fed || b->fed->next_overflow <= b->now)
+        return b->fed ? 0 : max_ms;
+    uint64_t left = b->fed->next_overflow - b->now;
+    return left < (uint64_t)max_ms ? (int)left : max_ms;
+}
+
 static void
 send_hello(swb_broker_t *b, swb_peer_t *p)
 {
@@ -453,9 +468,9 @@ send_hello(swb_broker_t *b, swb_peer_t *p)
     swb_idref_t *ids = calloc(n + 1, sizeof *ids);
     if (!ids)
         return;
-    for (uint64_t *id = zlistx_first(p->reclaims); id && i < n;
+    for (swb_idref_t *id = zlistx_first(p->reclaims); id && i < n;
          id = zlistx_next(p->reclaims))
-        ids[i++].id = *id;
+        ids[i++] = *id;
     swb_msg_t m = {.type = SWB_MSG_PEER_HELLO};
     m.u.peer_hello.region = b->cfg->region;
     m.u.peer_hello.reclaimed.v = ids;
@@ -489,7 +504,6 @@ swb_peer_timers(swb_broker_t *b)
     if (b->now >= f->next_advert)
         send_advert(b, NULL);
     swb_handoff_timers(b);
-    swb_overflow_run(b);
 }
 
 /* ---- the statistics document's "peers" ---- */

@@ -40,7 +40,8 @@ typedef struct swb_peer {
     swb_m_advert_t advert; /* its last advert (owned)                  */
     uint64_t *extra;     /* per advert class: tasks handed to it since  */
     zlistx_t *out;       /* tasks handed to it, not final (borrowed)    */
-    zlistx_t *reclaims;  /* uint64_t * ids taken back, to tell it (owned) */
+    zlistx_t *reclaims;  /* swb_idref_t: tasks taken back (id and
+                            hand-off seq), to tell it (owned)          */
     /* as an origin of ours (its DEALER at our ROUTER) */
     uint64_t origin_heard; /* monotonic ms of its last message, 0 = never */
     zlistx_t *in;        /* tasks it handed to us for which we asked
@@ -66,6 +67,7 @@ typedef struct swb_fed {
     uint64_t next_advert; /* monotonic ms                               */
     uint64_t next_tick;  /* monotonic ms of the next timers pass        */
     uint64_t next_overflow; /* monotonic ms of the next overflow pass    */
+    uint64_t last_overflow; /* monotonic ms of the last one              */
     uint64_t quiet_until; /* monotonic ms: no overflow before (workers
                              reconnect after a restart)                */
     uint64_t aht_ms;     /* running average handle time (predictions)  */

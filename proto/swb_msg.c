@@ -66,6 +66,7 @@ static const swb_field_t task_fields[] = {
     FLD(swb_task_t, region, "region", SWB_F_STR, false, SWB_MAX_NAME),
     FLD(swb_task_t, peer_id, "peer_id", SWB_F_U64, false, 0),
     FLD(swb_task_t, hand, "hand", SWB_F_STR, false, 16),
+    FLD(swb_task_t, hand_seq, "hand_seq", SWB_F_U64, false, 0),
 };
 SCHEMA(swb_task_schema, swb_task_t, "task", task_fields);
 
@@ -238,6 +239,7 @@ static SCHEMA(doc_schema, swb_m_stats_t, "document", doc_fields);
 
 static const swb_field_t idref_fields[] = {
     FLD(swb_idref_t, id, "id", SWB_F_U64, true, 0),
+    FLD(swb_idref_t, seq, "seq", SWB_F_U64, false, 0),
 };
 static SCHEMA(idref_schema, swb_idref_t, "idref", idref_fields);
 
@@ -275,6 +277,7 @@ static SCHEMA(advert_schema, swb_m_advert_t, "advert", advert_fields);
 
 static const swb_field_t forward_fields[] = {
     FLD(swb_m_forward_t, id, "id", SWB_F_U64, true, 0),
+    FLD(swb_m_forward_t, seq, "seq", SWB_F_U64, false, 0),
     FLD(swb_m_forward_t, created, "created", SWB_F_U64, false, 0),
     SUB(swb_m_forward_t, task, "task", SWB_F_STRUCT, true, 0,
         &swb_task_spec_schema),
@@ -284,6 +287,7 @@ static SCHEMA(forward_schema, swb_m_forward_t, "forward", forward_fields);
 static const swb_field_t hand_fields[] = {
     FLD(swb_m_hand_t, id, "id", SWB_F_U64, true, 0),
     FLD(swb_m_hand_t, peer_id, "peer_id", SWB_F_U64, false, 0),
+    FLD(swb_m_hand_t, seq, "seq", SWB_F_U64, false, 0),
     FLD(swb_m_hand_t, ok, "ok", SWB_F_BOOL, false, 0),
 };
 static SCHEMA(hand_schema, swb_m_hand_t, "hand-off", hand_fields);

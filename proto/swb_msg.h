@@ -73,6 +73,8 @@ typedef struct swb_task {
     char *region;
     uint64_t peer_id;  /* the task's id in that other region, 0 = none   */
     char *hand;        /* hand-off phase, swb_hand_name(); NULL = none    */
+    uint64_t hand_seq; /* which hand-off of the task (the origin counts
+                          them; a copy at a peer keeps its own)          */
 } swb_task_t;
 
 /* A task a worker still holds when it says hello again. */
@@ -195,6 +197,7 @@ typedef struct swb_m_agents {
 /* A task id in a list. */
 typedef struct swb_idref {
     uint64_t id;
+    uint64_t seq; /* the hand-off it names (swb_task_t.hand_seq) */
 } swb_idref_t;
 
 /* An origin's hello, sent over its link to a peer every second. */
@@ -231,6 +234,7 @@ typedef struct swb_m_advert {
 /* A task handed to a peer: the origin's id and the client's spec. */
 typedef struct swb_m_forward {
     uint64_t id;         /* the task's id at the origin */
+    uint64_t seq;        /* which hand-off of that task */
     uint64_t created;    /* unix ms it was submitted    */
     swb_task_spec_t *task;
 } swb_m_forward_t;
@@ -239,7 +243,9 @@ typedef struct swb_m_forward {
  * the hand-off, named by its id at the origin. */
 typedef struct swb_m_hand {
     uint64_t id;      /* the task's id at the origin              */
-    uint64_t peer_id; /* FORWARDED: its id at the peer            */
+    uint64_t peer_id; /* FORWARDED, START, GO: the copy's id at the
+                         peer                                     */
+    uint64_t seq;     /* which hand-off (swb_task_t.hand_seq)     */
     bool ok;          /* GO: true = start it, false = drop it     */
 } swb_m_hand_t;
 

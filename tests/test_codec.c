@@ -193,6 +193,7 @@ fill_task(swb_task_t *t, uint64_t id)
     t->region = xstrdup("krakow");
     t->peer_id = 90000 + id;
     t->hand = xstrdup("placed");
+    t->hand_seq = 2;
 }
 
 static swb_task_t *
@@ -359,7 +360,9 @@ fill_msg(swb_msg_t *m, swb_msg_type_t type)
     case SWB_MSG_PEER_HELLO: {
         swb_idref_t *v = xcalloc(2, sizeof *v);
         v[0].id = 77;
+        v[0].seq = 1;
         v[1].id = 78;
+        v[1].seq = 3;
         m->u.peer_hello.region = xstrdup("manila");
         m->u.peer_hello.reclaimed.v = v;
         m->u.peer_hello.reclaimed.n = 2;
@@ -389,6 +392,7 @@ fill_msg(swb_msg_t *m, swb_msg_type_t type)
     }
     case SWB_MSG_FORWARD:
         m->u.forward.id = 1011;
+        m->u.forward.seq = 2;
         m->u.forward.created = 1795424000000u;
         m->u.forward.task = new_spec(2);
         break;
@@ -400,6 +404,7 @@ fill_msg(swb_msg_t *m, swb_msg_type_t type)
     case SWB_MSG_PEER_CANCEL:
         m->u.hand.id = 1012;
         m->u.hand.peer_id = 31;
+        m->u.hand.seq = 4;
         m->u.hand.ok = true;
         break;
     case SWB_MSG_RESULT:

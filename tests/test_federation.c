@@ -178,8 +178,12 @@ tally(fed_t *f, swb_client_t *c, const char *tag, const uint64_t *ids,
     swbt_sleep_ms(200); /* the last handler lines are written */
     for (int i = 0; i < n; i++) {
         int runs = runs_in(&f->m, tag, i) + runs_in(&f->k, tag, i);
-        if (runs > 1)
+        if (runs > 1) {
             t.duplicated += runs - 1;
+            fprintf(stderr, "  tok-%s-%d ran %d times (manila %d, krakow "
+                    "%d)\n", tag, i, runs, runs_in(&f->m, tag, i),
+                    runs_in(&f->k, tag, i));
+        }
     }
     fprintf(stderr, "  %s: submitted %d, completed %d (krakow %d, manila "
             "%d), lost %d, duplicated %d\n", tag, t.submitted, t.completed,
@@ -396,6 +400,49 @@ test_kill_peer_holding_forwarded_work(void)
         swbt_sleep_ms(100);
     }
     ASSERT_INT_EQ(dropped, queued);
+    swb_client_destroy(&c);
+    fed_stop(&f);
+}
+
+/* A peer frozen (SIGSTOP) past --reclaim-ms and then thawed behaves like
+ * a partition that heals: its old messages arrive late, the origin has
+ * taken back its unstarted tasks and hands them over again (a newer
+ * hand-off); no old message may touch a newer copy, nothing is lost, and
+ * its agent keeps working. */
+static void
+test_frozen_peer_comes_back(void)
+{
+    fed_t f;
+    fed_start(&f, "frozen", NULL, NULL);
+    add_worker(&f.k, "krk-1", "ola", "email", "1", (const char *[]){
+        "--writes", "pl:C1", NULL});
+    swb_client_t *c = client_of(&f.m);
+    enum { N = 8 };
+    uint64_t ids[N] = {0};
+    swb_task_spec_t s = swbt_spec("email", NULL);
+    swb_level_t pl = {"pl", 4};
+    s.lang.v = &pl;
+    s.lang.n = 1;
+    ASSERT_INT_EQ(submit_n(c, &s, "fz", N, ids), N);
+    for (int tries = 0; tries < 100 && count_state(&f.m, "forwarded", NULL) <
+                                           N; tries++)
+        swbt_sleep_ms(100);
+    swbt_sleep_ms(300);
+    kill(f.k.b.pid, SIGSTOP); /* frozen: sockets open, nothing read */
+    int queued = 0;
+    for (int tries = 0; tries < 100 && queued == 0; tries++) {
+        swbt_sleep_ms(100);
+        queued = count_state(&f.m, "queued", "taken back from region krakow");
+    }
+    fprintf(stderr, "  taken back from the frozen peer: %d\n", queued);
+    ASSERT_INT_GE(queued, 1);
+    swbt_sleep_ms(500); /* more resends and hellos pile up */
+    kill(f.k.b.pid, SIGCONT);
+    tally_t t = tally(&f, c, "fz", ids, N, 60000);
+    ASSERT_INT_EQ(t.lost, 0);
+    ASSERT_INT_EQ(t.completed, N);
+    ASSERT_INT_EQ(t.at_k, N); /* handed over again, all done in Krakow */
+    ASSERT_TRUE(t.duplicated <= 1);
     swb_client_destroy(&c);
     fed_stop(&f);
 }
@@ -713,6 +760,7 @@ main(void)
     SWB_RUN(test_overflow_by_service_level);
     SWB_RUN(test_follow_the_sun_and_allowed_regions);
     SWB_RUN(test_kill_peer_holding_forwarded_work);
+    SWB_RUN(test_frozen_peer_comes_back);
     SWB_RUN(test_cancel_from_the_origin);
     SWB_RUN(test_kill_origin_while_handing_over);
     SWB_RUN(test_peers_endpoint_refuses_strangers_and_garbage);

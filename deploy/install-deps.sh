@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, everything Switchboard needs to build,
 # run and test. Installs only what is missing; safe to run again.
-# Usage: deploy/install-deps.sh [--test]   (--test adds the test tools)
+# Usage: deploy/install-deps.sh [--test | --cluster]
+#   --test adds the test tools; --cluster what deploy/netns-cluster.sh uses
+#   (iproute2, nftables, jq), which --test includes
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libzmq3-dev libczmq-dev
       libmsgpack-dev liblmdb-dev libjansson-dev libinih-dev lmdb-utils
       libmicrohttpd-dev)
 if [[ "${1:-}" == "--test" ]]; then
-    pkgs+=(clang libclang-rt-14-dev curl chromium)
+    pkgs+=(clang libclang-rt-14-dev curl chromium iproute2 nftables jq)
+elif [[ "${1:-}" == "--cluster" ]]; then
+    pkgs+=(iproute2 nftables jq)
 fi
 
 missing=()

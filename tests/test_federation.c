@@ -41,6 +41,11 @@ typedef struct fed {
     region_t m, k; /* manila (the origin), krakow (the peer) */
 } fed_t;
 
+/* What a test started, stopped by main after the test even when an
+ * assert returned early (RUN below). */
+static fed_t *live_fed;
+static pid_t live_pids[4];
+
 /* Starts one region peered with the other (ports chosen beforehand). */
 static int
 region_start(region_t *r, const char *name, const region_t *other,
@@ -72,6 +77,7 @@ fed_start(fed_t *f, const char *tag, const char *const *m_more,
     f->k.dir = swbt_tempdir(t);
     f->m.peers_port = swbt_free_port();
     f->k.peers_port = swbt_free_port();
+    live_fed = f;
     ASSERT_INT_EQ(region_start(&f->m, "manila", &f->k, "krakow", m_more), 0);
     ASSERT_INT_EQ(region_start(&f->k, "krakow", &f->m, "manila", k_more), 0);
 }
@@ -79,6 +85,7 @@ fed_start(fed_t *f, const char *tag, const char *const *m_more,
 static void
 fed_stop(fed_t *f)
 {
+    live_fed = NULL;
     region_t *rs[2] = {&f->m, &f->k};
     for (int i = 0; i < 2; i++) {
         for (int w = 0; w < rs[i]->nworkers; w++)
@@ -196,7 +203,7 @@ tally(fed_t *f, swb_client_t *c, const char *tag, const uint64_t *ids,
 static void
 test_overflow_by_language(void)
 {
-    fed_t f;
+    static fed_t f; /* static: RUN stops it after a failed assert */
     fed_start(&f, "lang", NULL, NULL);
     add_worker(&f.m, "mnl-1", "maria", "email", "0", (const char *[]){
         "--writes", "en:C1", NULL});
@@ -254,7 +261,7 @@ test_overflow_by_service_level(void)
     /* acme answers 80 % within 1 s: work waiting longer goes where an
      * agent is free */
     const char *const sl[] = {"--sponsor", "acme,service-level=80/1", NULL};
-    fed_t f;
+    static fed_t f; /* static: RUN stops it after a failed assert */
     fed_start(&f, "sl", sl, sl);
     add_worker(&f.m, "mnl-1", "maria", "email", "1", (const char *[]){
         "--writes", "en:C1", NULL});
@@ -299,7 +306,7 @@ test_follow_the_sun_and_allowed_regions(void)
     snprintf(site, sizeof site, "mnl-1,country=PH,tz=UTC,hours=%s", closed);
     const char *const m_more[] = {"--site", site, "--sponsor",
                                   "homebank,regions=manila", NULL};
-    fed_t f;
+    static fed_t f; /* static: RUN stops it after a failed assert */
     fed_start(&f, "sun", m_more, NULL);
     /* Manila's agent is eligible but its site is closed now */
     add_worker(&f.m, "mnl-1", "maria", "email", "0", (const char *[]){
@@ -350,7 +357,7 @@ count_state(const region_t *r, const char *state, const char *reason_has)
 static void
 test_kill_peer_holding_forwarded_work(void)
 {
-    fed_t f;
+    static fed_t f; /* static: RUN stops it after a failed assert */
     fed_start(&f, "killk", NULL, NULL);
     /* only Krakow has a Polish agent, one task at a time, 2 s each */
     add_worker(&f.k, "krk-1", "ola", "email", "2", (const char *[]){
@@ -412,7 +419,7 @@ test_kill_peer_holding_forwarded_work(void)
 static void
 test_frozen_peer_comes_back(void)
 {
-    fed_t f;
+    static fed_t f; /* static: RUN stops it after a failed assert */
     fed_start(&f, "frozen", NULL, NULL);
     add_worker(&f.k, "krk-1", "ola", "email", "1", (const char *[]){
         "--writes", "pl:C1", NULL});
@@ -450,7 +457,7 @@ test_frozen_peer_comes_back(void)
 static void
 test_cancel_from_the_origin(void)
 {
-    fed_t f;
+    static fed_t f; /* static: RUN stops it after a failed assert */
     fed_start(&f, "cancel", NULL, NULL);
     add_worker(&f.k, "krk-1", "ola", "email", "6", (const char *[]){
         "--writes", "pl:C1", NULL});
@@ -503,7 +510,7 @@ test_cancel_from_the_origin(void)
 static void
 test_kill_origin_while_handing_over(void)
 {
-    fed_t f;
+    static fed_t f; /* static: RUN stops it after a failed assert */
     fed_start(&f, "killm", NULL, NULL);
     add_worker(&f.k, "krk-1", "ola", "email", "0", (const char *[]){
         "--writes", "pl:C1", "--capacity", "email=8", NULL});
@@ -557,7 +564,7 @@ peer_exchange(const region_t *r, const char *as, const void *body,
 static void
 test_peers_endpoint_refuses_strangers_and_garbage(void)
 {
-    fed_t f;
+    static fed_t f; /* static: RUN stops it after a failed assert */
     fed_start(&f, "hostile", NULL, NULL);
     /* a region Krakow does not name */
     swb_msg_t m = {.type = SWB_MSG_PEER_HELLO};
@@ -671,6 +678,8 @@ test_regions_over_curve(void)
     }
     pid_t m = secure_broker(dir, "manila", mp, "krakow", kp[2]);
     pid_t k = secure_broker(dir, "krakow", kp, "manila", mp[2]);
+    live_pids[0] = m;
+    live_pids[1] = k;
     char ep[64], cert[700], server[700], why[300];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", kp[1]);
     snprintf(cert, sizeof cert, "%s/own/ola_secret", dir);
@@ -686,6 +695,7 @@ test_regions_over_curve(void)
                      "--cert", cert, "--server-key", server, "--exec", cmd,
                      NULL};
     pid_t w = swbt_spawn(wargv, wlog);
+    live_pids[2] = w;
     free(wbin);
     swb_curve_t keys;
     snprintf(cert, sizeof cert, "%s/own/acme", dir);
@@ -746,24 +756,40 @@ test_regions_over_curve(void)
     ASSERT_TRUE(reply == NULL);
     zsock_destroy(&d);
     swb_client_destroy(&c);
-    swbt_kill(w, SIGTERM);
-    swbt_kill(m, SIGTERM);
-    swbt_kill(k, SIGTERM);
+    for (int i = 0; i < 3; i++) {
+        swbt_kill(live_pids[i], SIGTERM);
+        live_pids[i] = 0;
+    }
     swbt_rmdir(dir);
     free(dir);
 }
 
+/* Runs a test, then stops whatever it left running (a failed assert
+ * returns from the test before its own clean-up). */
+#define RUN(fn)                                                                \
+    do {                                                                       \
+        SWB_RUN(fn);                                                           \
+        if (live_fed) {                                                        \
+            kill(live_fed->k.b.pid, SIGCONT);                                  \
+            fed_stop(live_fed);                                                \
+        }                                                                      \
+        for (int i_ = 0; i_ < 4; i_++)                                         \
+            if (live_pids[i_] > 0)                                             \
+                swbt_kill(live_pids[i_], SIGKILL);                             \
+        memset(live_pids, 0, sizeof live_pids);                                \
+    } while (0)
+
 int
 main(void)
 {
-    SWB_RUN(test_overflow_by_language);
-    SWB_RUN(test_overflow_by_service_level);
-    SWB_RUN(test_follow_the_sun_and_allowed_regions);
-    SWB_RUN(test_kill_peer_holding_forwarded_work);
-    SWB_RUN(test_frozen_peer_comes_back);
-    SWB_RUN(test_cancel_from_the_origin);
-    SWB_RUN(test_kill_origin_while_handing_over);
-    SWB_RUN(test_peers_endpoint_refuses_strangers_and_garbage);
-    SWB_RUN(test_regions_over_curve);
+    RUN(test_overflow_by_language);
+    RUN(test_overflow_by_service_level);
+    RUN(test_follow_the_sun_and_allowed_regions);
+    RUN(test_kill_peer_holding_forwarded_work);
+    RUN(test_frozen_peer_comes_back);
+    RUN(test_cancel_from_the_origin);
+    RUN(test_kill_origin_while_handing_over);
+    RUN(test_peers_endpoint_refuses_strangers_and_garbage);
+    RUN(test_regions_over_curve);
     return SWB_TEST_EXIT();
 }

@@ -268,11 +268,7 @@ print_value(double v, int decimals)
         printf("%10.*f", decimals, v);
 }
 
-typedef struct figure {
-    const char *label;
-    const char *unit;
-    int decimals;
-} figure_t;
+typedef bench_row_t figure_t;
 
 enum {
     FIG_SUBMIT,
@@ -333,8 +329,9 @@ baseline_commits_per_s(const bench_t *b, uint64_t run)
     return rate;
 }
 
-static void
-print_table(const bench_opts_t *o, double fig[FIG_COUNT][99])
+void
+bench_print_runs(const bench_opts_t *o, const bench_row_t *rows, int nrows,
+                 double fig[][99])
 {
     printf("%-24s %-8s", "", "");
     for (uint64_t r = 0; r < o->runs; r++) {
@@ -343,13 +340,19 @@ print_table(const bench_opts_t *o, double fig[FIG_COUNT][99])
         printf("%10s", head);
     }
     printf("%10s\n", "median");
-    for (int f = 0; f < FIG_COUNT; f++) {
-        printf("%-24s %-8s", figures[f].label, figures[f].unit);
+    for (int f = 0; f < nrows; f++) {
+        printf("%-24s %-8s", rows[f].label, rows[f].unit);
         for (uint64_t r = 0; r < o->runs; r++)
-            print_value(fig[f][r], figures[f].decimals);
-        print_value(bench_median(fig[f], o->runs), figures[f].decimals);
+            print_value(fig[f][r], rows[f].decimals);
+        print_value(bench_median(fig[f], o->runs), rows[f].decimals);
         printf("\n");
     }
+}
+
+static void
+print_table(const bench_opts_t *o, double fig[FIG_COUNT][99])
+{
+    bench_print_runs(o, figures, FIG_COUNT, fig);
 }
 
 /* Nearest-rank percentile of n sorted samples, in microseconds. */

@@ -189,6 +189,17 @@ int bench_run_phase(bench_t *b, const phase_t *ph, int run,
 
 /* Median of n (<= 99) values; negative when any value is. */
 double bench_median(const double *v, size_t n);
+
+/* One row of a table of runs: what it shows and how. */
+typedef struct bench_row {
+    const char *label;
+    const char *unit;
+    int decimals;
+} bench_row_t;
+/* Prints the runs of every row (fig[row][run], negative = n/a) and their
+ * median, under a heading run1..runN. */
+void bench_print_runs(const bench_opts_t *o, const bench_row_t *rows,
+                      int nrows, double fig[][99]);
 /* Sorts n samples (ns) and fills p[] with p50, p90, p99 and max in
  * microseconds (nearest rank; -1 each when n is 0). */
 void bench_percentiles(uint64_t *s, uint64_t n, double p[4]);

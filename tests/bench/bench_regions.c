@@ -45,11 +45,7 @@
 
 enum { X_LOCAL, X_FWD };
 
-typedef struct xrow {
-    const char *label;
-    const char *unit;
-    int decimals;
-} xrow_t;
+typedef bench_row_t xrow_t;
 
 enum {
     XR_FWD,
@@ -142,31 +138,9 @@ run_latency(bench_t *b, int kind, xlat_t *out, xsum_t *sum)
 }
 
 static void
-print_num(double v, int decimals)
-{
-    if (v < 0)
-        printf("%10s", "n/a");
-    else
-        printf("%10.*f", decimals, v);
-}
-
-static void
 print_xtable(const bench_opts_t *o, double fig[XR_COUNT][99])
 {
-    printf("%-24s %-8s", "", "");
-    for (uint64_t r = 0; r < o->runs; r++) {
-        char head[24];
-        snprintf(head, sizeof head, "run%" PRIu64, r + 1);
-        printf("%10s", head);
-    }
-    printf("%10s\n", "median");
-    for (int f = 0; f < XR_COUNT; f++) {
-        printf("%-24s %-8s", xrows[f].label, xrows[f].unit);
-        for (uint64_t r = 0; r < o->runs; r++)
-            print_num(fig[f][r], xrows[f].decimals);
-        print_num(bench_median(fig[f], o->runs), xrows[f].decimals);
-        printf("\n");
-    }
+    bench_print_runs(o, xrows, XR_COUNT, fig);
 }
 
 static void

@@ -579,7 +579,7 @@ add_report(swb_peer_t *o, uint64_t oid, uint64_t local)
 {
     for (swb_report_t *r = zlistx_first(o->reports); r;
          r = zlistx_next(o->reports))
-        if (r->origin_id == oid)
+        if (r->local_id == local)
             return r;
     swb_report_t *r = calloc(1, sizeof *r);
     if (r) {
@@ -631,7 +631,7 @@ swb_handoff_finished(swb_broker_t *b, swb_btask_t *t)
     unlink_task(t);
     if (!o)
         return;
-    hput(b, 'P', o->name, t->rec.peer_id, t->rec.id);
+    hput(b, 'P', o->name, t->rec.id, t->rec.peer_id);
     swb_report_t *r = add_report(o, t->rec.peer_id, t->rec.id);
     if (r) /* queued now: it leaves after the commit of this pass */
         send_result(b, o, r);
@@ -643,9 +643,9 @@ swb_handoff_on_result_ack(swb_broker_t *b, swb_peer_t *o,
 {
     for (swb_report_t *r = zlistx_first(o->reports); r;
          r = zlistx_next(o->reports))
-        if (r->origin_id == h->id) {
+        if (r->local_id == h->peer_id && r->origin_id == h->id) {
             zlistx_delete(o->reports, zlistx_cursor(o->reports));
-            hdel(b, 'P', o->name, h->id);
+            hdel(b, 'P', o->name, h->peer_id);
             return;
         }
 }
@@ -744,8 +744,8 @@ load_one(const void *key, size_t klen, const void *val, size_t vlen,
             v->seq = swb_store_key_u64(val);
             zlistx_add_end(p->reclaims, v);
         }
-    } else if (tag == 'P') { /* value: the local id */
-        add_report(p, id, swb_store_key_u64(val));
+    } else if (tag == 'P') { /* key: the local id; value: the origin's */
+        add_report(p, swb_store_key_u64(val), id);
     }
     return 0;
 }

@@ -22,12 +22,13 @@
  *   agents   agent id -> agent record (state, reason, since, site)
  *   events   sequence (u64 BE) -> agent state change (time, agent, state)
  *   stats    scope key -> counters of a scope (stats.c)
- *   handoff  hand-off bookkeeping between regions (handoff.c): at the
- *            origin "R" region "\0" id -> "" (a task taken back from a
- *            peer that must still be told), at the peer "F" origin "\0"
- *            origin-id -> local id (u64 BE: a FORWARD seen before) and
- *            "P" origin "\0" origin-id -> local id (a result the origin
- *            has not acknowledged yet)
+ *   handoff  hand-off bookkeeping between regions (handoff.c), text keys
+ *            "T:REGION:ID" with a u64 BE value: at the origin "R" (a task
+ *            taken back from peer REGION that must still be told; value:
+ *            the hand-off seq), at the peer "F" (origin REGION's task ID
+ *            was taken as local task value) and "P" (local task ID's
+ *            result is not yet acknowledged by origin REGION; value: the
+ *            origin's id)
  *
  * Threading: one thread only (the broker loop). Not thread-safe.
  */

@@ -138,6 +138,37 @@ test_every_bad_flag_reported(void)
     ASSERT_INT_EQ(count_lines(all), 7);
 }
 
+/* Every bad --peer is named, with what is wrong. */
+static void
+test_bad_peers_reported(void)
+{
+    swb_config_t cfg;
+    swb_strs_t p;
+    const char *args[] = {"--data", "/tmp/x", "--region", "manila",
+                          "--peer", "krakow", "--peer", "kr/kow=tcp://h:1",
+                          "--peer", "bogota=tcp://h:1", "--peer",
+                          "bogota=tcp://h:2", "--peer", "manila=tcp://h:3",
+                          "--peer-down-ms", "100", NULL};
+    ASSERT_INT_EQ(load(&cfg, &p, args), SWB_EINVAL);
+    char all[8192] = "";
+    for (size_t i = 0; i < p.n; i++) {
+        strncat(all, p.v[i], sizeof all - strlen(all) - 2);
+        strcat(all, "\n");
+    }
+    swb_config_free(&cfg);
+    swb_codec_free_strs(&p);
+    ASSERT_STR_CONTAINS(all, "--peer \"krakow\": not NAME=ENDPOINT");
+    ASSERT_STR_CONTAINS(all, "--peer \"kr/kow=tcp://h:1\": peer name may "
+                        "hold letters, digits and - _ . only");
+    ASSERT_STR_CONTAINS(all, "--peer \"bogota=tcp://h:2\": peer \"bogota\" "
+                        "is named twice");
+    ASSERT_STR_CONTAINS(all, "peer \"manila=tcp://h:3\": a region cannot "
+                        "peer with itself (region = manila)");
+    ASSERT_STR_CONTAINS(all, "--peer-down-ms \"100\": not a whole number in "
+                        "500..600000");
+    ASSERT_INT_EQ(count_lines(all), 5);
+}
+
 /* The documented example value of every site and sponsor key is taken. */
 static void
 test_documented_keys_accepted(void)
@@ -407,6 +438,7 @@ main(void)
 {
     SWB_RUN(test_defaults_and_durations);
     SWB_RUN(test_every_bad_flag_reported);
+    SWB_RUN(test_bad_peers_reported);
     SWB_RUN(test_documented_keys_accepted);
     SWB_RUN(test_check_config_good_file);
     SWB_RUN(test_check_config_reports_every_problem);

@@ -593,6 +593,15 @@ test_peers_endpoint_refuses_strangers_and_garbage(void)
     ASSERT_TRUE(r && swbt_frame_has(r, "no eligible agent"));
     zframe_destroy(&r);
     free(buf);
+    /* a channel that does not exist is named as such */
+    spec.channel = "fax";
+    spec.lang.n = 0;
+    m.u.forward.id = 4243;
+    ASSERT_INT_EQ(swb_msg_encode(&m, &buf, &len), SWB_OK);
+    r = peer_exchange(&f.k, "manila", buf, len);
+    ASSERT_TRUE(r && swbt_frame_has(r, "unknown channel"));
+    zframe_destroy(&r);
+    free(buf);
     /* the region still serves its own clients */
     swb_client_t *c = client_of(&f.k);
     uint64_t id;
@@ -676,6 +685,14 @@ test_regions_over_curve(void)
         mp[i] = swbt_free_port();
         kp[i] = swbt_free_port();
     }
+    /* a peer whose certificate is not in the keys folder: no start */
+    int bp[3] = {swbt_free_port(), swbt_free_port(), swbt_free_port()};
+    pid_t bad = secure_broker(dir, "manila", bp, "lima", kp[2]);
+    ASSERT_TRUE(swbt_wait_exit(bad, swbt_ms(10000)) > 0);
+    char *blog = swbt_read_file(strcat(strcpy(path, dir), "/manila.log"));
+    ASSERT_STR_CONTAINS(blog, "holds no certificate of role peer for region "
+                        "lima");
+    free(blog);
     pid_t m = secure_broker(dir, "manila", mp, "krakow", kp[2]);
     pid_t k = secure_broker(dir, "krakow", kp, "manila", mp[2]);
     live_pids[0] = m;

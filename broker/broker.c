@@ -445,6 +445,34 @@ commit_pass(swb_broker_t *b)
 
 /* ---- receiving ---- */
 
+bool
+swb_broker_read(void *sock, bool router, uint8_t *rid, size_t *rid_len,
+                zmq_msg_t *body, int *frames)
+{
+    zmq_msg_t part;
+    *frames = 0;
+    *rid_len = 0;
+    for (;;) {
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sock, *frames ? 0 : ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&part);
+            return *frames > 0;
+        }
+        bool more = zmq_msg_more(&part);
+        if (router && *frames == 0) {
+            size_t n = zmq_msg_size(&part);
+            *rid_len = n <= SWB_RID_MAX ? n : 0;
+            memcpy(rid, zmq_msg_data(&part), *rid_len);
+        } else if (*frames == (router ? 1 : 0)) {
+            zmq_msg_move(body, &part);
+        }
+        zmq_msg_close(&part);
+        (*frames)++;
+        if (!more)
+            return true;
+    }
+}
+
 /* Reads one whole message from sock; handles it. Returns false when
  * nothing was waiting. */
 static bool
@@ -452,34 +480,14 @@ receive_one(swb_broker_t *b, swb_side_t side)
 {
     void *sock = zsock_resolve(side == SWB_SIDE_CLIENT ? b->clients
                                                        : b->workers);
-    zmq_msg_t part;
     uint8_t rid[SWB_RID_MAX];
-    size_t rid_len = 0;
-    int frames = 0;
+    size_t rid_len;
+    int frames;
     zmq_msg_t body;
     zmq_msg_init(&body);
-    for (;;) {
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, sock, frames ? 0 : ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&part);
-            zmq_msg_close(&body);
-            return frames > 0;
-        }
-        bool more = zmq_msg_more(&part);
-        if (frames == 0) {
-            rid_len = zmq_msg_size(&part) <= SWB_RID_MAX ? zmq_msg_size(&part)
-                                                         : 0;
-            memcpy(rid, zmq_msg_data(&part), rid_len);
-            zmq_msg_close(&part);
-        } else if (frames == 1) {
-            zmq_msg_move(&body, &part);
-            zmq_msg_close(&part);
-        } else {
-            zmq_msg_close(&part);
-        }
-        frames++;
-        if (!more)
-            break;
+    if (!swb_broker_read(sock, true, rid, &rid_len, &body, &frames)) {
+        zmq_msg_close(&body);
+        return false;
     }
     if (rid_len == 0) {
         zmq_msg_close(&body);

@@ -119,6 +119,12 @@ struct swb_broker {
 };
 
 /* ---- broker.c ---- */
+/* Reads one whole message from sock without waiting: the routing id
+ * into rid (router sockets; *rid_len 0 when over SWB_RID_MAX), the frame
+ * after it into body, *frames = frames read in all (extra ones are
+ * dropped). False when nothing was waiting. */
+bool swb_broker_read(void *sock, bool router, uint8_t *rid, size_t *rid_len,
+                     zmq_msg_t *body, int *frames);
 /* Queues an encoded message for after the commit. */
 void swb_broker_send(swb_broker_t *b, swb_side_t side, const uint8_t *rid,
                      size_t rid_len, const swb_msg_t *m, uint64_t req);

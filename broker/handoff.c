@@ -180,20 +180,28 @@ swb_handoff_forward(swb_broker_t *b, swb_btask_t *t, swb_peer_t *p)
             (unsigned long long)t->rec.id, p->name);
 }
 
-/* The origin's task id if it is in hand-off seq to p now, or NULL. */
+/* The origin's task id if it is handed to p now, or NULL. */
 static swb_btask_t *
-out_task(swb_broker_t *b, const swb_peer_t *p, uint64_t id, uint64_t seq)
+handed_to(swb_broker_t *b, const swb_peer_t *p, uint64_t id)
 {
     swb_btask_t *t = zhashx_lookup(b->tasks, &id);
     if (!t || t->state != SWB_ST_FORWARDED || !t->rec.region ||
-        strcmp(t->rec.region, p->name) != 0 || t->rec.hand_seq != seq)
+        strcmp(t->rec.region, p->name) != 0)
         return NULL;
     return t;
 }
 
+/* The same, only in hand-off seq. */
+static swb_btask_t *
+out_task(swb_broker_t *b, const swb_peer_t *p, uint64_t id, uint64_t seq)
+{
+    swb_btask_t *t = handed_to(b, p, id);
+    return t && t->rec.hand_seq == seq ? t : NULL;
+}
+
 /* Takes a task back from its peer: queued here again. */
 static void
-take_back(swb_broker_t *b, swb_peer_t *p, swb_btask_t *t, const char *why)
+take_back(swb_broker_t *b, swb_btask_t *t, const char *why)
 {
     unlink_task(t);
     swb_btask_set_hand(t, SWB_HAND_NONE);
@@ -202,7 +210,6 @@ take_back(swb_broker_t *b, swb_peer_t *p, swb_btask_t *t, const char *why)
     swb_btask_set_str(&t->rec.reason, why);
     swb_broker_set_state(b, t, SWB_ST_QUEUED);
     swb_dispatch_ready(b, t);
-    (void)p;
 }
 
 void
@@ -227,10 +234,7 @@ swb_handoff_on_forwarded(swb_broker_t *b, swb_peer_t *p,
 void
 swb_handoff_on_refused(swb_broker_t *b, swb_peer_t *p, const swb_m_error_t *e)
 {
-    swb_btask_t *t = zhashx_lookup(b->tasks, &e->id);
-    if (t && (t->state != SWB_ST_FORWARDED || !t->rec.region ||
-              strcmp(t->rec.region, p->name) != 0))
-        t = NULL;
+    swb_btask_t *t = handed_to(b, p, e->id);
     swb_log(SWB_LOG_WARN, "peer", "peer_error", "peer=%s task=%llu code=%s "
             "field=\"%s\" why=\"%s\"", p->name, (unsigned long long)e->id,
             e->code, e->field ? e->field : "", e->message);
@@ -240,7 +244,7 @@ swb_handoff_on_refused(swb_broker_t *b, swb_peer_t *p, const swb_m_error_t *e)
     char why[200];
     snprintf(why, sizeof why, "region %s refused it: %.150s", p->name,
              e->message);
-    take_back(b, p, t, why);
+    take_back(b, t, why);
     t->no_forward_until = b->now + REFUSED_PAUSE_MS;
 }
 
@@ -665,7 +669,7 @@ peer_timers(swb_broker_t *b, swb_peer_t *p)
             snprintf(why, sizeof why, "taken back from region %s (down)",
                      p->name);
             add_reclaim(b, p, t->rec.id, t->rec.hand_seq);
-            take_back(b, p, t, why);
+            take_back(b, t, why);
             swb_log(SWB_LOG_WARN, "peer", "reclaimed", "task=%llu peer=%s",
                     (unsigned long long)t->rec.id, p->name);
         } else if (p->up && t->hand == SWB_HAND_SENDING &&

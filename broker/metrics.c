@@ -348,17 +348,15 @@ write_peers(FILE *f, const char *region, const json_t *peers)
                                       "confirmed dropping."},
     };
     for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+        const char *total = strcmp(m[k].type, "counter") == 0 ? "_total" : "";
         fprintf(f, "# HELP switchboard_peer_%s%s %s\n# TYPE "
-                "switchboard_peer_%s%s %s\n", m[k].key,
-                strcmp(m[k].type, "counter") == 0 ? "_total" : "", m[k].help,
-                m[k].key, strcmp(m[k].type, "counter") == 0 ? "_total" : "",
-                m[k].type);
+                "switchboard_peer_%s%s %s\n", m[k].key, total, m[k].help,
+                m[k].key, total, m[k].type);
         size_t i;
         const json_t *p;
         json_array_foreach((json_t *)peers, i, p) {
             const json_t *v = json_object_get(p, m[k].key);
-            fprintf(f, "switchboard_peer_%s%s{", m[k].key,
-                    strcmp(m[k].type, "counter") == 0 ? "_total" : "");
+            fprintf(f, "switchboard_peer_%s%s{", m[k].key, total);
             put_label(f, "region", region);
             fputc(',', f);
             put_label(f, "peer", str_or(p, "name", ""));

@@ -343,36 +343,6 @@ from_peer(swb_broker_t *b, swb_peer_t *p, swb_msg_t *m)
     }
 }
 
-/* Reads one message from sock into body (rid too for the ROUTER). False
- * when nothing waits. Extra frames are dropped. */
-static bool
-read_message(void *sock, bool router, uint8_t *rid, size_t *rid_len,
-             zmq_msg_t *body, int *frames)
-{
-    zmq_msg_t part;
-    *frames = 0;
-    *rid_len = 0;
-    for (;;) {
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, sock, *frames ? 0 : ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&part);
-            return *frames > 0;
-        }
-        bool more = zmq_msg_more(&part);
-        if (router && *frames == 0) {
-            size_t n = zmq_msg_size(&part);
-            *rid_len = n <= SWB_RID_MAX ? n : 0;
-            memcpy(rid, zmq_msg_data(&part), *rid_len);
-        } else if (*frames == (router ? 1 : 0)) {
-            zmq_msg_move(body, &part);
-        }
-        zmq_msg_close(&part);
-        (*frames)++;
-        if (!more)
-            return true;
-    }
-}
-
 /* Takes one message from sock; true when there was one. */
 static bool
 receive_from(swb_broker_t *b, void *sock, swb_peer_t *link_peer)
@@ -382,7 +352,7 @@ receive_from(swb_broker_t *b, void *sock, swb_peer_t *link_peer)
     int frames;
     zmq_msg_t body;
     zmq_msg_init(&body);
-    if (!read_message(sock, !link_peer, rid, &rid_len, &body, &frames)) {
+    if (!swb_broker_read(sock, !link_peer, rid, &rid_len, &body, &frames)) {
         zmq_msg_close(&body);
         return false;
     }
